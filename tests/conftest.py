@@ -1,0 +1,48 @@
+"""Shared fixtures: repository paths, the shared data folder and generated toy videos."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_root() -> Path:
+    """The read-only shared data folder (``UMT_MM_SHARED``, default ``<repo>/../shared``)."""
+    return Path(os.environ.get('UMT_MM_SHARED', ROOT.parent / 'shared')).resolve()
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope='session')
+def shared_data() -> Path:
+    data = shared_root() / 'data'
+    if not data.is_dir():
+        pytest.skip(f'shared test data not found at {data} '
+                    '(set UMT_MM_SHARED to the shared folder)')
+    return data
+
+
+@pytest.fixture(scope='session')
+def toy_videos(tmp_path_factory) -> dict:
+    from umt_mm.datasets import make_toy_video_dataset
+    return make_toy_video_dataset(tmp_path_factory.mktemp('toy'), num_per_class=2,
+                                  num_val_per_class=1, num_frames=8, size=40)
+
+
+@pytest.fixture(scope='session')
+def python() -> str:
+    return sys.executable
+
+
+def toy_cfg_options(toy: dict) -> list:
+    """``--cfg-options`` pointing the quickstart config at generated toy videos."""
+    opts = []
+    for split, ann in (('train', 'train_list'), ('val', 'val_list'), ('test', 'val_list')):
+        opts += [f'{split}_dataloader.dataset.ann_file={toy[ann]}',
+                 f'{split}_dataloader.dataset.data_prefix.video={toy["videos"]}']
+    return opts

@@ -1,0 +1,188 @@
+"""Speed and memory of the UMT backbone against a naive-attention baseline.
+
+Measures, in one run on the same machine (ratios, not absolute times, are the targets):
+
+* the fp32 matmul peak of the machine (a large ``torch.mm``), the ceiling;
+* inference latency of UMT-B/16 at 8x224 (batch 1), fp32 and bf16 autocast, with
+  ``F.scaled_dot_product_attention`` (ours) and with an explicit ``softmax(q k^T) v``
+  attention (the baseline, same weights);
+* one train step (forward + loss + backward) with its peak memory, both attentions.
+
+Results go to stdout as a Markdown table (and JSON with ``--json``). Example::
+
+    python tools/benchmark.py --repeats 3
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import threading
+import time
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+
+FORWARD_GFLOP_B16_8X224 = 358.8
+
+
+def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """Best fp32 ``torch.mm`` throughput in GFLOP/s."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = float('inf')
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+def naive_attention_forward(self, x: torch.Tensor) -> torch.Tensor:
+    """The reference attention: explicit scores, softmax and weighted sum."""
+    batch, num_tokens, channels = x.shape
+    bias = None
+    if self.q_bias is not None:
+        bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
+    qkv = F.linear(x, self.qkv.weight, bias)
+    qkv = qkv.reshape(batch, num_tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    attn = (q * self.scale) @ k.transpose(-2, -1)
+    attn = attn.softmax(dim=-1)
+    out = (attn @ v).transpose(1, 2).reshape(batch, num_tokens, channels)
+    return self.proj(out)
+
+
+@contextmanager
+def naive_attention(model: torch.nn.Module):
+    """Temporarily replace every UMT attention's forward by the naive one."""
+    from umt_mm.models.layers import UMTAttention
+    patched = [m for m in model.modules() if isinstance(m, UMTAttention)]
+    for m in patched:
+        m.forward = naive_attention_forward.__get__(m)
+    try:
+        yield
+    finally:
+        for m in patched:
+            del m.forward
+
+
+class PeakRSS:
+    """Samples the process RSS in a thread; ``peak - baseline`` is the step's memory."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.page = resource.getpagesize()
+
+    def _rss(self) -> int:
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * self.page
+
+    def __enter__(self):
+        gc.collect()
+        self.baseline = self._rss()
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+    @property
+    def used_mib(self) -> float:
+        return (self.peak - self.baseline) / 2 ** 20
+
+
+def time_it(fn, repeats: int) -> float:
+    fn()  # warm-up
+    best = float('inf')
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--arch', default='base')
+    parser.add_argument('--frames', type=int, default=8)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--json', help='also write the results to this JSON file')
+    args = parser.parse_args()
+
+    from umt_mm.models.backbones import UMTViT
+    torch.manual_seed(0)
+    model = UMTViT(arch=args.arch, img_size=args.size, num_frames=args.frames)
+    model.init_weights()
+    head = torch.nn.Linear(model.embed_dims, 400)
+    x = torch.randn(1, 3, args.frames, args.size, args.size)
+    target = torch.randint(0, 400, (1,))
+    results: dict = {'threads': torch.get_num_threads(),
+                     'peak_gflops_fp32': matmul_peak_gflops()}
+
+    def infer():
+        with torch.no_grad():
+            model(x)
+
+    def infer_bf16():
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            model(x)
+
+    def train_step():
+        model.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(head(model(x)), target)
+        loss.backward()
+
+    model.eval()
+    for name, ctx in (('sdpa', None), ('naive', naive_attention)):
+        with (ctx(model) if ctx else _null()):
+            results[f'infer_fp32_{name}_s'] = time_it(infer, args.repeats)
+            results[f'infer_bf16_{name}_s'] = time_it(infer_bf16, args.repeats)
+    model.train()
+    for name, ctx in (('sdpa', None), ('naive', naive_attention)):
+        with (ctx(model) if ctx else _null()):
+            train_step()
+            with PeakRSS() as mem:
+                results[f'train_fp32_{name}_s'] = time_it(train_step, max(1, args.repeats - 1))
+            results[f'train_fp32_{name}_peak_mib'] = mem.used_mib
+    results['maxrss_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.arch == 'base' and args.frames == 8 and args.size == 224:
+        gflops = FORWARD_GFLOP_B16_8X224 / results['infer_fp32_sdpa_s']
+        results['infer_fp32_sdpa_gflops'] = gflops
+        results['infer_fp32_fraction_of_peak'] = gflops / results['peak_gflops_fp32']
+    results['speedup_infer_fp32'] = results['infer_fp32_naive_s'] / results['infer_fp32_sdpa_s']
+    results['speedup_infer_bf16'] = results['infer_bf16_naive_s'] / results['infer_bf16_sdpa_s']
+    results['speedup_train_fp32'] = results['train_fp32_naive_s'] / results['train_fp32_sdpa_s']
+    results['memory_ratio_train_fp32'] = (results['train_fp32_sdpa_peak_mib'] /
+                                          results['train_fp32_naive_peak_mib'])
+
+    print(f'| UMT-{args.arch} {args.frames}x{args.size} | value |')
+    print('|---|---|')
+    for key, value in results.items():
+        print(f'| {key} | {value:.4g} |' if isinstance(value, float) else f'| {key} | {value} |')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=2)
+
+
+@contextmanager
+def _null():
+    yield
+
+
+if __name__ == '__main__':
+    main()

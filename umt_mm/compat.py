@@ -1,0 +1,255 @@
+"""Fixes the pinned OpenMMLab stack needs on Python 3.11 / torch >= 2.6.
+
+Each fix documents the symptom, the upstream cause and when to remove it, and is a
+no-op when the upstream problem is absent. :func:`apply_all` runs them; ``import
+umt_mm`` calls it before anything from ``mmaction.models`` is imported.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
+import sys
+import types
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_APPLIED: dict[str, bool] = {}
+
+# --------------------------------------------------------------------------------------
+# 1. mmaction2 1.2.0 wheel without ``mmaction/models/localizers/drn``
+# --------------------------------------------------------------------------------------
+DRN_MODULE = 'mmaction.models.localizers.drn'
+
+
+class _MissingDRN:
+    """Placeholder for ``mmaction.models.localizers.drn.drn.DRN``.
+
+    The mmaction2 1.2.0 wheel and sdist ship ``mmaction/models/localizers/__init__.py``
+    with ``from .drn.drn import DRN`` but not the ``drn`` package itself. This class
+    is never registered; instantiating it explains why DRN is unavailable.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise ImportError(
+            'DRN (temporal grounding) is not included in the mmaction2 1.2.0 wheel; '
+            'umt_mm only provides a placeholder so that `import mmaction.models` works. '
+            'Install mmaction2 from source to use DRN.')
+
+
+def fix_missing_drn() -> bool:
+    """Provide ``mmaction.models.localizers.drn(.drn)`` when the wheel lacks them.
+
+    Symptom: ``import mmaction.models`` (and any registry build that imports it) fails
+    with ``ModuleNotFoundError: No module named 'mmaction.models.localizers.drn'``.
+    Cause: the mmaction2 1.2.0 release omits the ``drn`` folder that
+    ``mmaction/models/localizers/__init__.py`` imports. Remove when a release ships it.
+
+    Returns:
+        bool: Whether the placeholder modules were installed.
+    """
+    if DRN_MODULE in sys.modules:
+        return False
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or spec.origin is None:
+        return False
+    drn_dir = Path(spec.origin).parent / 'models' / 'localizers' / 'drn'
+    if (drn_dir / 'drn.py').exists():
+        return False  # upstream ships it: nothing to do
+    package = types.ModuleType(DRN_MODULE)
+    package.__path__ = []  # a package with no files
+    package.__doc__ = 'umt_mm placeholder: the mmaction2 1.2.0 wheel lacks this package.'
+    module = types.ModuleType(f'{DRN_MODULE}.drn')
+    module.DRN = _MissingDRN
+    package.drn = module
+    sys.modules[DRN_MODULE] = package
+    sys.modules[f'{DRN_MODULE}.drn'] = module
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# 2. Loading MMEngine checkpoints under torch >= 2.6 (weights_only=True by default)
+# --------------------------------------------------------------------------------------
+def mmengine_checkpoint_safe_globals() -> list:
+    """The exact non-tensor types MMEngine 0.10.7 writes into its checkpoints.
+
+    ``message_hub.log_scalars`` holds :class:`HistoryBuffer` objects whose history is
+    kept in numpy arrays (``_reconstruct``, ``ndarray``, ``dtype`` and the concrete dtype
+    classes). Not allow-listed,
+    on purpose: ``builtins.getattr`` (which lets a pickle reach any attribute of an
+    allowed object) and numpy scalars. Their only sources, the class-level statistics
+    registry that ``HistoryBuffer.__getstate__`` copies into every pickle and numpy
+    scalars in the runtime info, are kept out of saved checkpoints (see
+    :func:`_portable_history_buffer_getstate` and :func:`sanitize_checkpoint`).
+
+    Returns:
+        list: Objects for :func:`torch.serialization.add_safe_globals`.
+    """
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct
+    # ``np.dtype('f8')`` unpickles to an instance of the concrete ``numpy.dtypes.Float64DType``
+    dtype_classes = {type(np.dtype(t)) for t in (
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+        np.uint64, np.float16, np.float32, np.float64)}
+    return [HistoryBuffer, _reconstruct, np.ndarray, np.dtype,
+            *sorted(dtype_classes, key=lambda c: c.__name__)]
+
+
+def _portable_history_buffer_getstate(self) -> dict:
+    """``HistoryBuffer.__getstate__`` without the class-level statistics registry.
+
+    MMEngine's version adds ``statistics_methods`` (functions, pickled through
+    ``builtins.getattr``) to the state; its ``__setstate__`` re-registers the defaults
+    when that key is absent, and custom statistics are class-level registrations made
+    at import time, so nothing is lost by leaving them out.
+    """
+    return {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
+
+
+def _to_builtin(value):
+    """Recursively turn numpy scalars into Python scalars (containers are rebuilt)."""
+    import numpy as np
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return type(value)((k, _to_builtin(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_to_builtin(v) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, '_fields'):
+        return tuple(_to_builtin(v) for v in value)
+    return value
+
+
+def sanitize_checkpoint(checkpoint: dict) -> dict:
+    """Replace numpy scalars in a checkpoint's ``meta`` and ``message_hub`` by Python ones.
+
+    Numpy scalars (e.g. the ``eta`` runtime info) are not allowed by a weights-only
+    load. ``HistoryBuffer`` arrays are kept (their types are allow-listed).
+
+    Args:
+        checkpoint (dict): The checkpoint about to be saved; modified in place.
+
+    Returns:
+        dict: The same checkpoint.
+    """
+    if 'meta' in checkpoint:
+        checkpoint['meta'] = _to_builtin(checkpoint['meta'])
+    hub = checkpoint.get('message_hub')
+    if isinstance(hub, dict) and 'runtime_info' in hub:
+        hub['runtime_info'] = _to_builtin(hub['runtime_info'])
+    return checkpoint
+
+
+def fix_weights_only_checkpoints() -> bool:
+    """Let ``--resume`` / ``load_from`` read MMEngine checkpoints under torch >= 2.6.
+
+    Symptom: ``_pickle.UnpicklingError: Weights only load failed ... Unsupported global:
+    GLOBAL mmengine.logging.history_buffer.HistoryBuffer`` when resuming.
+    Cause: torch 2.6 made ``torch.load(weights_only=True)`` the default and
+    MMEngine 0.10.7 calls ``torch.load`` without the argument. Fix: allow-list the exact
+    types MMEngine writes (:func:`mmengine_checkpoint_safe_globals`) and keep numpy
+    scalars out of saved checkpoints (:func:`sanitize_checkpoint`, applied in
+    ``mmengine.runner.checkpoint.save_checkpoint``; ``HistoryBuffer`` pickles without its
+    class-level method registry). Any other pickled object is still refused.
+    Remove when an MMEngine release loads its checkpoints itself (0.11).
+
+    Returns:
+        bool: Whether the fix was applied.
+    """
+    import torch
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return False  # torch < 2.4 loads everything; nothing to fix
+    import mmengine.runner.checkpoint as ckpt_mod
+    from mmengine.logging.history_buffer import HistoryBuffer
+    torch.serialization.add_safe_globals(mmengine_checkpoint_safe_globals())
+    HistoryBuffer.__getstate__ = _portable_history_buffer_getstate
+    original = ckpt_mod.save_checkpoint
+    if getattr(original, '_umt_mm_sanitizes', False):
+        return True
+
+    @functools.wraps(original)
+    def save_checkpoint(checkpoint, *args, **kwargs):
+        return original(sanitize_checkpoint(checkpoint), *args, **kwargs)
+
+    save_checkpoint._umt_mm_sanitizes = True
+    ckpt_mod.save_checkpoint = save_checkpoint
+    import mmengine.runner.runner as runner_mod
+    if getattr(runner_mod, 'save_checkpoint', None) is original:
+        runner_mod.save_checkpoint = save_checkpoint
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# 3. DistributedDataParallel on a CPU-only torch
+# --------------------------------------------------------------------------------------
+def _cuda_usable() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
+def fix_cpu_ddp() -> bool:
+    """Make ``--launcher pytorch`` work without CUDA (gloo backend, no device ids).
+
+    Symptoms: ``AttributeError: module 'torch._C' has no attribute '_cuda_setDevice'``
+    in ``mmengine/dist/utils.py::_init_dist_pytorch``; then ``ValueError:
+    DistributedDataParallel device_ids and output_device arguments only work with
+    single-device/multiple-device GPU modules`` from ``Runner.wrap_model``.
+    Cause: MMEngine 0.10.7 calls ``torch.cuda.set_device`` unconditionally and passes
+    ``device_ids=[LOCAL_RANK]`` to DDP. Fix (only when CUDA is unavailable): initialise
+    the process group with gloo (``nccl`` needs CUDA) without ``set_device``, and drop
+    ``device_ids`` for CPU modules. Remove when MMEngine handles CPU launches.
+
+    Returns:
+        bool: Whether the patches were installed.
+    """
+    import mmengine.dist.utils as dist_utils
+    from mmengine.model.wrappers import MMDistributedDataParallel
+    if getattr(dist_utils._init_dist_pytorch, '_umt_mm_cpu', False):
+        return True
+    original_init = dist_utils._init_dist_pytorch
+
+    @functools.wraps(original_init)
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if _cuda_usable() or init_backend != 'torch':
+            return original_init(backend, init_backend=init_backend, **kwargs)
+        import torch.distributed as torch_dist
+        if backend == 'nccl':
+            logger.warning('umt_mm: CUDA is unavailable, using the gloo backend instead of nccl')
+            backend = 'gloo'
+        torch_dist.init_process_group(backend=backend, **kwargs)
+
+    _init_dist_pytorch._umt_mm_cpu = True
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    original_ddp_init = MMDistributedDataParallel.__init__
+
+    @functools.wraps(original_ddp_init)
+    def ddp_init(self, module, detect_anomalous_params=False, **kwargs):
+        if not _cuda_usable():
+            kwargs.pop('device_ids', None)
+            kwargs.pop('output_device', None)
+        original_ddp_init(self, module, detect_anomalous_params=detect_anomalous_params,
+                          **kwargs)
+
+    MMDistributedDataParallel.__init__ = ddp_init
+    return True
+
+
+def apply_all() -> dict[str, bool]:
+    """Apply every fix once.
+
+    Returns:
+        dict[str, bool]: Name of each fix and whether it changed anything.
+    """
+    if not _APPLIED:
+        _APPLIED['missing_drn'] = fix_missing_drn()
+        if os.environ.get('UMT_MM_NO_CHECKPOINT_FIX') != '1':
+            _APPLIED['weights_only_checkpoints'] = fix_weights_only_checkpoints()
+        _APPLIED['cpu_ddp'] = fix_cpu_ddp()
+    return dict(_APPLIED)

@@ -1,0 +1,4 @@
+"""Datasets, transforms and data tools of umt_mm."""
+from .toy_videos import make_toy_video_dataset
+
+__all__ = ['make_toy_video_dataset']

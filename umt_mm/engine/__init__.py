@@ -1,0 +1,4 @@
+"""Engine parts: optimizer wrappers and constructors."""
+from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
+
+__all__ = ['CPUAmpOptimWrapper']

@@ -1,0 +1,43 @@
+"""Mixed precision (bf16 autocast) for training on the CPU."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+import torch.nn as nn
+from mmaction.registry import OPTIM_WRAPPERS
+from mmengine.optim import OptimWrapper
+
+
+@OPTIM_WRAPPERS.register_module()
+class CPUAmpOptimWrapper(OptimWrapper):
+    """An optimizer wrapper that runs forward passes under CPU bf16 autocast.
+
+    MMEngine 0.10.7's ``AmpOptimWrapper`` refuses to run without a GPU. bf16 keeps the
+    fp32 exponent range, so no loss scaling is needed: parameters, gradients and
+    optimizer states stay fp32; only autocast-eligible ops (matmuls, convolutions) run in
+    bf16. ``tools/train.py --amp`` selects this wrapper when CUDA is unavailable.
+
+    Args:
+        dtype (str): Autocast dtype, ``'bfloat16'`` or ``'float16'``.
+            Defaults to 'bfloat16'.
+        **kwargs: Passed to :class:`mmengine.optim.OptimWrapper`.
+    """
+
+    def __init__(self, dtype: str = 'bfloat16', **kwargs) -> None:
+        super().__init__(**kwargs)
+        if dtype not in ('bfloat16', 'float16'):
+            raise ValueError('CPUAmpOptimWrapper: dtype must be bfloat16 or float16, '
+                             f'got {dtype!r}')
+        self.cast_dtype = getattr(torch, dtype)
+
+    @contextmanager
+    def optim_context(self, model: nn.Module) -> Iterator[None]:
+        """Gradient-accumulation context of OptimWrapper plus CPU autocast.
+
+        Args:
+            model (nn.Module): The trained model.
+        """
+        with super().optim_context(model), torch.autocast('cpu', dtype=self.cast_dtype):
+            yield
