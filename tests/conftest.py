@@ -5,6 +5,10 @@ from pathlib import Path
 
 import pytest
 
+# Apply umt_mm's compat fixes before any test imports mmaction.models (ruff's import
+# sorting would otherwise put `import mmaction...` before `import umt_mm` in a test).
+import umt_mm  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -20,10 +20,10 @@ def test_mmaction_models_import_and_registry_build():
         'data_preprocessor=dict(type="ActionDataPreprocessor", format_shape="NCTHW")))\n'
         'import torch\n'
         'out = m(torch.rand(1, 1, 3, 4, 32, 32), mode="tensor")\n'
-        'print(type(m).__name__, tuple(out.shape))\n')
+        'print(type(m).__name__, tuple(out.shape), tuple(m.cls_head(out).shape))\n')
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == 'Recognizer3D (1, 3)'
+    assert result.stdout.strip().splitlines()[-1] == 'Recognizer3D (1, 32) (1, 3)'
 
 
 def test_drn_placeholder_explains_itself():

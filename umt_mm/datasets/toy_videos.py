@@ -23,7 +23,7 @@ def make_toy_video_dataset(root: str | Path,
                            num_per_class: int = 4,
                            num_val_per_class: int = 2,
                            num_frames: int = 16,
-                           size: int = 48,
+                           size: int = 64,
                            seed: int = 0) -> dict[str, Path]:
     """Write a two-class toy video set in MMAction2's ``VideoDataset`` layout.
 
@@ -36,7 +36,8 @@ def make_toy_video_dataset(root: str | Path,
         num_per_class (int): Training videos per class. Defaults to 4.
         num_val_per_class (int): Validation videos per class. Defaults to 2.
         num_frames (int): Frames per video. Defaults to 16.
-        size (int): Frame height and width in pixels. Defaults to 48.
+        size (int): Frame height and width in pixels (decord 0.6.0 mis-decodes 48x48
+            mp4v files; 32, 40 and 64 work). Defaults to 64.
         seed (int): Random seed. Defaults to 0.
 
     Returns:
