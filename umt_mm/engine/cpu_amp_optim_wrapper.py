@@ -17,7 +17,10 @@ class CPUAmpOptimWrapper(OptimWrapper):
     MMEngine 0.10.7's ``AmpOptimWrapper`` refuses to run without a GPU. bf16 keeps the
     fp32 exponent range, so no loss scaling is needed: parameters, gradients and
     optimizer states stay fp32; only autocast-eligible ops (matmuls, convolutions) run in
-    bf16. ``tools/train.py --amp`` selects this wrapper when CUDA is unavailable.
+    bf16. Outputs of MMAction2 heads (:class:`mmaction.models.heads.BaseHead`) are cast
+    back to fp32 inside the context, so losses are computed in fp32 and MMAction2's
+    training metrics, which call ``.numpy()`` (no bf16 in numpy), keep working.
+    ``tools/train.py --amp`` selects this wrapper when CUDA is unavailable.
 
     Args:
         dtype (str): Autocast dtype, ``'bfloat16'`` or ``'float16'``.
@@ -39,5 +42,21 @@ class CPUAmpOptimWrapper(OptimWrapper):
         Args:
             model (nn.Module): The trained model.
         """
-        with super().optim_context(model), torch.autocast('cpu', dtype=self.cast_dtype):
-            yield
+        from mmaction.models.heads import BaseHead
+        handles = [m.register_forward_hook(_outputs_to_fp32) for m in model.modules()
+                   if isinstance(m, BaseHead)]
+        try:
+            with super().optim_context(model), torch.autocast('cpu', dtype=self.cast_dtype):
+                yield
+        finally:
+            for handle in handles:
+                handle.remove()
+
+
+def _outputs_to_fp32(module: nn.Module, args, output):
+    """Forward hook: cast reduced-precision floating tensors in ``output`` to fp32."""
+    if isinstance(output, torch.Tensor):
+        return output.float() if output.dtype in (torch.bfloat16, torch.float16) else output
+    if isinstance(output, (tuple, list)):
+        return type(output)(_outputs_to_fp32(module, args, o) for o in output)
+    return output
