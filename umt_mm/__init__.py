@@ -10,6 +10,6 @@ from .version import __version__
 
 compat.apply_all()
 
-from . import engine  # noqa: E402,F401  (registers optimizer wrappers)
+from . import datasets, engine  # noqa: E402,F401  (registers transforms, optimizer wrappers)
 
 __all__ = ['__version__', 'compat']
