@@ -50,3 +50,10 @@ def toy_cfg_options(toy: dict) -> list:
         opts += [f'{split}_dataloader.dataset.ann_file={toy[ann]}',
                  f'{split}_dataloader.dataset.data_prefix.video={toy["videos"]}']
     return opts
+
+
+@pytest.fixture(autouse=True)
+def mmaction_scope():
+    """Every test builds from MMAction2's registries, as configs with default_scope do."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')

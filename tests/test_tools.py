@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import toy_cfg_options
 
-CONFIG = 'configs/quickstart/vit-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py'
+CONFIG = 'configs/quickstart/umt-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py'
 
 
 def _run(args, cwd, env=None, timeout=600):

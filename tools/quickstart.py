@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = ROOT / 'configs/quickstart/vit-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py'
+DEFAULT_CONFIG = ROOT / 'configs/quickstart/umt-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py'
 
 
 def _last_metrics(work_dir: Path, prefix: str = 'acc/') -> dict:

@@ -10,6 +10,6 @@ from .version import __version__
 
 compat.apply_all()
 
-from . import datasets, engine  # noqa: E402,F401  (registers transforms, optimizer wrappers)
+from . import converters, datasets, engine, models  # noqa: E402,F401  (registers all)
 
 __all__ = ['__version__', 'compat']

@@ -1,4 +1,5 @@
 """Engine parts: optimizer wrappers and constructors."""
 from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
+from .optimizers import UMTLayerDecayOptimWrapperConstructor
 
-__all__ = ['CPUAmpOptimWrapper']
+__all__ = ['CPUAmpOptimWrapper', 'UMTLayerDecayOptimWrapperConstructor']

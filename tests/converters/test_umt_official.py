@@ -1,0 +1,137 @@
+"""Checkpoint converters: layouts, fp16, round trip, pretrain, MMAction2 port, strict mode."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from umt_mm.converters import (
+    check_against,
+    convert_mmaction_port,
+    convert_official_finetune,
+    convert_official_pretrain,
+    load_state_dict_any,
+    to_official_finetune,
+)
+from umt_mm.models import UMTHead, UMTViT
+
+TINY = dict(embed_dims=32, depth=2, num_heads=2, mlp_ratio=2)
+
+
+def _recognizer_like():
+    return torch.nn.ModuleDict(dict(
+        backbone=UMTViT(arch=TINY, img_size=32, num_frames=2),
+        cls_head=UMTHead(num_classes=3, in_channels=32)))
+
+
+def _official_state():
+    model = _recognizer_like()
+    return to_official_finetune(model.state_dict()), model
+
+
+def test_layouts_and_fp16(tmp_path):
+    official, _ = _official_state()
+    half = {k: v.half() for k, v in official.items()}
+    for wrapped in (half, {'model': half}, {'module': half}, {'state_dict': half}):
+        path = tmp_path / 'ckpt.pth'
+        torch.save(wrapped, path)
+        loaded = load_state_dict_any(path)
+        assert set(loaded) == set(official)
+        assert all(v.dtype == torch.float32 for v in loaded.values())
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        load_state_dict_any(tmp_path / 'missing.pth')
+    with pytest.raises(ValueError, match='not a tensor'):
+        load_state_dict_any({'a': torch.zeros(1), 'b': 'text'})
+
+
+def test_round_trip_is_lossless():
+    official, model = _official_state()
+    assert 'head.weight' in official and 'patch_embed.proj.weight' in official
+    ours = convert_official_finetune(official)
+    assert set(ours) == set(model.state_dict())
+    for key, value in model.state_dict().items():
+        assert torch.equal(ours[key], value)
+    back = to_official_finetune(ours)
+    assert list(back) == list(official)
+    assert all(torch.equal(back[k], official[k]) for k in official)
+
+
+def test_stored_pos_embed_and_prefixes_are_handled():
+    official, model = _official_state()
+    wrapped = {'module.' + k: v for k, v in official.items()}
+    wrapped['module.pos_embed'] = torch.zeros(1, 8, 32)
+    converted = convert_official_finetune(wrapped)
+    assert check_against(model.state_dict(), converted, strict=True).ok
+
+
+def test_strict_mode_names_wrong_keys():
+    official, model = _official_state()
+    official['blocks.0.attn.extra'] = torch.zeros(1)
+    del official['fc_norm.weight']
+    official['head.weight'] = torch.zeros(5, 32)
+    converted = convert_official_finetune(official)
+    report = check_against(model.state_dict(), converted)
+    assert report.missing == ['backbone.fc_norm.weight']
+    assert report.unexpected == ['backbone.blocks.0.attn.extra']
+    assert report.mismatched == [('cls_head.fc_cls.weight', (5, 32), (3, 32))]
+    with pytest.raises(ValueError) as err:
+        check_against(model.state_dict(), converted, strict=True)
+    for text in ('backbone.fc_norm.weight', 'backbone.blocks.0.attn.extra',
+                 'cls_head.fc_cls.weight: checkpoint [5, 32] vs model [3, 32]'):
+        assert text in str(err.value)
+
+
+def test_pretrain_student_with_and_without_alignment_heads():
+    backbone = UMTViT(arch=TINY, img_size=32, num_frames=2).state_dict()
+    official = {f'encoder.{k}': v for k, v in backbone.items() if not k.startswith('fc_norm')}
+    official['encoder.norm.weight'] = torch.ones(32)
+    official['encoder.norm.bias'] = torch.zeros(32)
+    for k in range(2):
+        official[f'clip_decoder.{k}.head.weight'] = torch.rand(16, 32)
+        official[f'clip_decoder.{k}.head.bias'] = torch.rand(16)
+        official[f'clip_decoder.{k}.norm.weight'] = torch.rand(16)
+        official[f'clip_decoder.{k}.norm.bias'] = torch.rand(16)
+    finetune = convert_official_pretrain(official)
+    assert all(k.startswith('backbone.') for k in finetune)
+    report = check_against({f'backbone.{k}': v for k, v in backbone.items()}, finetune)
+    assert report.missing == ['backbone.fc_norm.bias', 'backbone.fc_norm.weight']
+    assert not report.unexpected and not report.mismatched
+    resume = convert_official_pretrain(official, keep_alignment_heads=True)
+    assert torch.equal(resume['neck.heads.1.head.weight'], official['clip_decoder.1.head.weight'])
+    assert 'neck.norm.weight' in resume and len(resume) == len(official)
+
+
+def test_mmaction_port():
+    _, model = _official_state()
+    port = dict(model.state_dict())
+    port['backbone.pos_embed'] = torch.zeros(1, 8, 32)
+    converted = convert_mmaction_port(port)
+    assert check_against(model.state_dict(), converted, strict=True).ok
+    with pytest.raises(ValueError, match='unexpected key'):
+        convert_mmaction_port({'data_preprocessor.mean': torch.zeros(3)})
+
+
+def test_cli_with_config_and_head_mapping(tmp_path, repo_root, shared_data):
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(
+        "custom_imports = dict(imports=['umt_mm'], allow_failed_imports=False)\n"
+        "default_scope = 'mmaction'\n"
+        "model = dict(type='Recognizer3D', backbone=dict(type='UMTViT', arch=dict("
+        "embed_dims=32, depth=2, num_heads=2, mlp_ratio=2), img_size=32, num_frames=2),"
+        " cls_head=dict(type='UMTHead', num_classes=600, in_channels=32))\n")
+    k710 = torch.nn.ModuleDict(dict(backbone=UMTViT(arch=TINY, img_size=32, num_frames=2),
+                                    cls_head=UMTHead(num_classes=710, in_channels=32)))
+    src = tmp_path / 'k710.pth'
+    torch.save(to_official_finetune(k710.state_dict()), src)
+    labels = shared_data / 'label_maps'
+    dst = tmp_path / 'k600.pth'
+    result = subprocess.run(
+        [sys.executable, 'tools/convert_umt_checkpoint.py', str(src), str(dst), '--kind',
+         'finetune', '--dataset', 'k600', '--target-labels', str(labels / 'label_map_k600.txt'),
+         '--k710-labels', str(labels / 'label_map_k710.txt'), '--config', str(cfg), '--strict'],
+        cwd=repo_root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'all keys match' in result.stdout
+    out = torch.load(dst, weights_only=True)
+    assert out['state_dict']['cls_head.fc_cls.weight'].shape == (600, 32)
+    assert out['meta']['head_mapped_to'] == 'k600'

@@ -1,0 +1,82 @@
+"""Convert official UMT / MMAction2-port checkpoints to umt_mm (MMEngine) checkpoints.
+
+Examples::
+
+    # an official K710-finetuned B/16 -> umt_mm, checked against the config's model
+    python tools/convert_umt_checkpoint.py b16_ptk710_ftk710_f8_res224.pth out.pth \\
+        --kind finetune --config configs/k710/....py --strict
+    # K710 head -> K600 head
+    python tools/convert_umt_checkpoint.py b16_k710.pth k600_init.pth --kind finetune \\
+        --dataset k600 --target-labels label_map_k600.txt --k710-labels label_map_k710.txt
+    # a pretrained student for finetuning (alignment heads dropped)
+    python tools/convert_umt_checkpoint.py b16_ptk710_f8_res224.pth init.pth --kind pretrain
+"""
+import argparse
+from pathlib import Path
+
+import torch
+
+from umt_mm.converters import (
+    build_channel_map,
+    check_against,
+    convert_mmaction_port,
+    convert_official_finetune,
+    convert_official_pretrain,
+    load_state_dict_any,
+    map_head,
+)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('src', help='official UMT / MMAction2 checkpoint')
+    parser.add_argument('dst', help='output umt_mm checkpoint')
+    parser.add_argument('--kind', choices=['finetune', 'pretrain', 'mmaction-port'],
+                        required=True, help='layout of the source checkpoint')
+    parser.add_argument('--keep-alignment-heads', action='store_true',
+                        help='pretrain: keep encoder.norm and clip_decoder (resume pretraining)')
+    parser.add_argument('--dataset', choices=['k400', 'k600', 'k700'],
+                        help='map a 710-class head to this dataset')
+    parser.add_argument('--target-labels', help='label map of --dataset')
+    parser.add_argument('--k710-labels', help='the K710 label map')
+    parser.add_argument('--config', help='build this config\'s model and report key differences')
+    parser.add_argument('--strict', action='store_true',
+                        help='with --config: fail unless every key and shape matches')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    state = load_state_dict_any(args.src)
+    if args.kind == 'finetune':
+        converted = convert_official_finetune(state)
+    elif args.kind == 'pretrain':
+        converted = convert_official_pretrain(state, args.keep_alignment_heads)
+    else:
+        converted = convert_mmaction_port(state)
+    meta = dict(source=str(args.src), kind=args.kind)
+    if args.dataset:
+        if not (args.target_labels and args.k710_labels):
+            raise SystemExit('--dataset needs --target-labels and --k710-labels')
+        channel_map = build_channel_map(args.target_labels, args.k710_labels, args.dataset)
+        converted = map_head(converted, channel_map)
+        meta['head_mapped_to'] = args.dataset
+    if args.config:
+        from mmaction.registry import MODELS
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+
+        import umt_mm  # noqa: F401
+        cfg = Config.fromfile(args.config)
+        init_default_scope(cfg.get('default_scope', 'mmaction'))
+        model = MODELS.build(cfg.model)
+        report = check_against(model.state_dict(), converted, strict=args.strict)
+        print(f'[convert] against {args.config}: {report}')
+    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(dict(state_dict=converted, meta=meta), args.dst)
+    print(f'[convert] wrote {len(converted)} tensors to {args.dst}')
+
+
+if __name__ == '__main__':
+    main()

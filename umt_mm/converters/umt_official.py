@@ -1,0 +1,219 @@
+"""Convert official UMT and MMAction2-port checkpoints to umt_mm's layout (and back).
+
+umt_mm keeps the official parameter names inside the backbone, so a ``Recognizer3D``
+state dict is the official one with ``backbone.`` in front and ``head.*`` renamed
+``cls_head.fc_cls.*``. The fixed sin-cos ``pos_embed`` (a Parameter in some official
+files, never trained) is dropped: umt_mm rebuilds it from the formula.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+HEAD_PREFIX = 'cls_head.fc_cls.'
+STRIP_PREFIXES = ('module.', 'backbone.', 'encoder.')
+
+
+def load_state_dict_any(source: str | Path | Mapping) -> OrderedDict:
+    """Read a state dict from any layout the UMT and MMAction2 ecosystems write.
+
+    Accepts a bare state dict, ``{'model': ...}`` (UMT / timm), ``{'module': ...}``
+    (DeepSpeed ``mp_rank_00_model_states.pt``) and ``{'state_dict': ...}`` (MMEngine).
+    Half-precision floating tensors (DeepSpeed fp16 / bf16) are cast to fp32.
+
+    Args:
+        source (str | Path | Mapping): A checkpoint path or an already loaded object.
+
+    Returns:
+        OrderedDict: Name -> tensor.
+    """
+    name = str(source) if isinstance(source, (str, Path)) else '<in-memory checkpoint>'
+    if isinstance(source, (str, Path)):
+        if not Path(source).is_file():
+            raise FileNotFoundError(f'checkpoint not found: {source}')
+        obj = torch.load(source, map_location='cpu', weights_only=True)
+    else:
+        obj = source
+    for key in ('state_dict', 'model', 'module'):
+        if isinstance(obj, Mapping) and key in obj and isinstance(obj[key], Mapping):
+            obj = obj[key]
+            break
+    if not isinstance(obj, Mapping) or not obj:
+        raise ValueError(f'{name}: no state dict found (expected a dict of tensors, or one '
+                         "under 'state_dict', 'model' or 'module')")
+    out = OrderedDict()
+    for key, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f'{name}: entry {key!r} is a {type(value).__name__}, not a tensor')
+        if value.is_floating_point() and value.dtype in (torch.float16, torch.bfloat16):
+            value = value.float()
+        out[key] = value
+    return out
+
+
+def _strip(key: str, prefixes: tuple[str, ...] = STRIP_PREFIXES) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for prefix in prefixes:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+                changed = True
+    return key
+
+
+def convert_official_finetune(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
+    """Official finetuned classifier (``vit_*_patch16_*``) -> ``Recognizer3D`` keys.
+
+    Args:
+        state_dict (Mapping): Official keys (optionally under ``module.``/``backbone.``).
+
+    Returns:
+        OrderedDict: ``backbone.*`` and ``cls_head.fc_cls.*`` keys, without ``pos_embed``.
+    """
+    out = OrderedDict()
+    for key, value in state_dict.items():
+        name = _strip(key)
+        if name == 'pos_embed':
+            continue
+        if name.startswith('head.'):
+            out[HEAD_PREFIX + name[len('head.'):]] = value
+        else:
+            out['backbone.' + name] = value
+    return out
+
+
+def convert_official_pretrain(state_dict: Mapping[str, torch.Tensor],
+                              keep_alignment_heads: bool = False) -> OrderedDict:
+    """Official pretraining student (``encoder.*``, ``clip_decoder.*``) -> umt_mm keys.
+
+    Args:
+        state_dict (Mapping): Official pretraining checkpoint.
+        keep_alignment_heads (bool): Keep ``encoder.norm`` (as ``neck.norm``) and the
+            ``clip_decoder.{k}`` alignment heads (as ``neck.heads.{k}``) for resuming
+            pretraining; drop them for finetuning. Defaults to False.
+
+    Returns:
+        OrderedDict: ``backbone.*`` keys (plus ``neck.*`` when kept).
+    """
+    out = OrderedDict()
+    for key, value in state_dict.items():
+        name = key[len('module.'):] if key.startswith('module.') else key
+        if name.startswith('clip_decoder.'):
+            if keep_alignment_heads:
+                out['neck.heads.' + name[len('clip_decoder.'):]] = value
+            continue
+        name = _strip(name)
+        if name == 'pos_embed':
+            continue
+        if name.startswith('norm.'):
+            if keep_alignment_heads:
+                out['neck.' + name] = value
+            continue
+        out['backbone.' + name] = value
+    return out
+
+
+def convert_mmaction_port(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
+    """MMAction2 ``projects/umt`` checkpoints (``UMTViT`` + ``TimeSformerHead``) -> umt_mm.
+
+    The port keeps the official names under ``backbone.`` and the head as
+    ``cls_head.fc_cls``; only its ``pos_embed`` is dropped.
+
+    Args:
+        state_dict (Mapping): MMAction2 port state dict.
+
+    Returns:
+        OrderedDict: umt_mm keys.
+    """
+    out = OrderedDict()
+    for key, value in state_dict.items():
+        if key == 'backbone.pos_embed':
+            continue
+        if not key.startswith(('backbone.', 'cls_head.')):
+            raise ValueError(f'unexpected key {key!r} in an MMAction2 UMT checkpoint')
+        out[key] = value
+    return out
+
+
+def to_official_finetune(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
+    """umt_mm ``Recognizer3D`` keys -> official finetune keys (inverse of the above).
+
+    Args:
+        state_dict (Mapping): umt_mm state dict.
+
+    Returns:
+        OrderedDict: Official keys (``head.*`` for the classifier).
+    """
+    out = OrderedDict()
+    for key, value in state_dict.items():
+        if key.startswith(HEAD_PREFIX):
+            out['head.' + key[len(HEAD_PREFIX):]] = value
+        elif key.startswith('backbone.'):
+            out[key[len('backbone.'):]] = value
+        else:
+            raise ValueError(f'{key!r} has no place in an official UMT classifier')
+    return out
+
+
+@dataclass
+class ConversionReport:
+    """Differences between a converted state dict and a model's.
+
+    Attributes:
+        missing (list[str]): In the model, not in the checkpoint.
+        unexpected (list[str]): In the checkpoint, not in the model.
+        mismatched (list[tuple[str, tuple, tuple]]): ``(key, checkpoint shape,
+            model shape)``.
+    """
+
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[tuple[str, tuple, tuple]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    def __str__(self) -> str:
+        if self.ok:
+            return 'all keys match'
+        lines = []
+        if self.missing:
+            lines.append(f'missing keys ({len(self.missing)}): ' + ', '.join(self.missing))
+        if self.unexpected:
+            lines.append(f'unexpected keys ({len(self.unexpected)}): '
+                         + ', '.join(self.unexpected))
+        for key, ckpt_shape, model_shape in self.mismatched:
+            lines.append(f'shape mismatch {key}: checkpoint {list(ckpt_shape)} vs model '
+                         f'{list(model_shape)}')
+        return '\n'.join(lines)
+
+
+def check_against(model_state: Mapping[str, torch.Tensor],
+                  converted: Mapping[str, torch.Tensor],
+                  strict: bool = False) -> ConversionReport:
+    """Compare a converted state dict with a model's state dict.
+
+    Args:
+        model_state (Mapping): ``model.state_dict()``.
+        converted (Mapping): Converted checkpoint.
+        strict (bool): Raise ``ValueError`` with the report unless everything matches.
+            Defaults to False.
+
+    Returns:
+        ConversionReport: The differences.
+    """
+    report = ConversionReport(
+        missing=sorted(set(model_state) - set(converted)),
+        unexpected=sorted(set(converted) - set(model_state)),
+        mismatched=[(k, tuple(converted[k].shape), tuple(model_state[k].shape))
+                    for k in sorted(set(model_state) & set(converted))
+                    if tuple(converted[k].shape) != tuple(model_state[k].shape)])
+    if strict and not report.ok:
+        raise ValueError(f'checkpoint does not match the model:\n{report}')
+    return report

@@ -1,0 +1,5 @@
+"""Models of umt_mm (registered into MMAction2's MODELS registry)."""
+from .backbones import UMTViT
+from .heads import UMTHead
+
+__all__ = ['UMTViT', 'UMTHead']

@@ -1,0 +1,256 @@
+"""The UMT video ViT (student of Unmasked Teacher, and the finetuned classifier backbone)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmaction.registry import MODELS
+from mmengine.model import BaseModule
+
+from ..layers import UMTBlock, umt_position_table
+
+ARCH_PRESETS = {
+    'base': dict(embed_dims=768, depth=12, num_heads=12, mlp_ratio=4.0),
+    'large': dict(embed_dims=1024, depth=24, num_heads=16, mlp_ratio=4.0),
+}
+
+
+class UMTPatchEmbed(nn.Module):
+    """Tubelet embedding: ``Conv3d(kernel=stride=(tubelet, p, p))`` then tokens in (t, h, w) order.
+
+    Args:
+        in_channels (int): Input channels. Defaults to 3.
+        embed_dims (int): Output channels. Defaults to 768.
+        patch_size (int): Spatial patch size. Defaults to 16.
+        tubelet_size (int): Temporal patch size. Defaults to 1.
+    """
+
+    def __init__(self, in_channels: int = 3, embed_dims: int = 768, patch_size: int = 16,
+                 tubelet_size: int = 1) -> None:
+        super().__init__()
+        kernel = (tubelet_size, patch_size, patch_size)
+        self.proj = nn.Conv3d(in_channels, embed_dims, kernel_size=kernel, stride=kernel)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int]]:
+        x = self.proj(x)
+        grid = tuple(x.shape[2:])
+        return x.flatten(2).transpose(1, 2), grid
+
+
+@MODELS.register_module()
+class UMTViT(BaseModule):
+    """UMT video vision transformer.
+
+    The backbone of `Unmasked Teacher: Towards Training-Efficient Video Foundation
+    Models <https://arxiv.org/abs/2303.16058>`_, with the reference's parameter names
+    (``patch_embed.proj``, ``blocks.{i}.attn.qkv/q_bias/v_bias/proj``, ``blocks.{i}.mlp.fc1/fc2``,
+    ``fc_norm``) so official checkpoints load after adding the ``backbone.`` prefix.
+
+    The fixed sin-cos position table is a non-persistent buffer (never trained, never in
+    the state dict), built as the reference builds it from its 8x14x14 base table
+    (bicubic per-frame spatial, linear temporal interpolation). Inputs whose grid differs
+    from the built one (e.g. detection frames of 256x320) get the table interpolated on
+    the fly.
+
+    Args:
+        arch (str | dict): ``'base'`` (768/12/12), ``'large'`` (1024/24/16) or a dict with
+            ``embed_dims``, ``depth``, ``num_heads`` and ``mlp_ratio``. Defaults to 'base'.
+        img_size (int): Input height and width the table is built for. Defaults to 224.
+        patch_size (int): Spatial patch size. Defaults to 16.
+        in_channels (int): Input channels. Defaults to 3.
+        num_frames (int): Input frames. Defaults to 8.
+        tubelet_size (int): Temporal patch size (1 in every UMT recipe). Defaults to 1.
+        qkv_bias (bool): q/v biases. Defaults to True.
+        drop_path_rate (float): Stochastic depth, linearly spaced over blocks.
+            Defaults to 0.
+        init_values (float): Layer scale init (0: none). Defaults to 0.
+        use_checkpoint (bool): Gradient checkpointing while training. Defaults to False.
+        checkpoint_num (int): Checkpoint the first ``checkpoint_num`` blocks (0: all
+            blocks when ``use_checkpoint``). Defaults to 0.
+        output (str): ``'pooled'`` returns ``fc_norm(mean of tokens)`` ``(B, C)``;
+            ``'feature_map'`` returns ``(B, C, T', H', W')`` (normalised by ``norm``).
+            Defaults to 'pooled'.
+        init_cfg (dict | list[dict], optional): Initialisation. Defaults to truncated
+            normal (std 0.02) Linear layers and unit LayerNorms, as the reference.
+
+    Examples:
+        >>> import torch
+        >>> from mmaction.registry import MODELS
+        >>> import umt_mm  # noqa
+        >>> cfg = dict(type='UMTViT', arch=dict(embed_dims=64, depth=2, num_heads=2,
+        ...            mlp_ratio=4), img_size=64, num_frames=4)
+        >>> model = MODELS.build(cfg)
+        >>> model(torch.rand(2, 3, 4, 64, 64)).shape
+        torch.Size([2, 64])
+        >>> model.output = 'feature_map'
+        >>> model(torch.rand(1, 3, 4, 64, 80)).shape
+        torch.Size([1, 64, 4, 4, 5])
+    """
+
+    def __init__(self,
+                 arch: str | dict = 'base',
+                 img_size: int = 224,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 num_frames: int = 8,
+                 tubelet_size: int = 1,
+                 qkv_bias: bool = True,
+                 drop_path_rate: float = 0.0,
+                 init_values: float = 0.0,
+                 use_checkpoint: bool = False,
+                 checkpoint_num: int = 0,
+                 output: str = 'pooled',
+                 init_cfg: dict | list[dict] | None = None) -> None:
+        if init_cfg is None:
+            init_cfg = [dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.0),
+                        dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)]
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(arch, str):
+            if arch not in ARCH_PRESETS:
+                raise ValueError(f'unknown UMTViT arch {arch!r}; choose from '
+                                 f'{sorted(ARCH_PRESETS)} or pass a dict')
+            arch = ARCH_PRESETS[arch]
+        missing = {'embed_dims', 'depth', 'num_heads'} - set(arch)
+        if missing:
+            raise ValueError(f'UMTViT arch dict lacks {sorted(missing)}')
+        if output not in ('pooled', 'feature_map'):
+            raise ValueError(f"output must be 'pooled' or 'feature_map', got {output!r}")
+        if num_frames % tubelet_size:
+            raise ValueError(f'num_frames {num_frames} is not a multiple of tubelet_size '
+                             f'{tubelet_size}')
+        if img_size % patch_size:
+            raise ValueError(f'img_size {img_size} is not a multiple of patch_size {patch_size}')
+        self.embed_dims = int(arch['embed_dims'])
+        self.depth = int(arch['depth'])
+        self.num_heads = int(arch['num_heads'])
+        self.mlp_ratio = float(arch.get('mlp_ratio', 4.0))
+        self.patch_size = patch_size
+        self.tubelet_size = tubelet_size
+        self.num_frames = num_frames
+        self.img_size = img_size
+        self.output = output
+        self.use_checkpoint = use_checkpoint
+        self.checkpoint_num = checkpoint_num
+
+        self.patch_embed = UMTPatchEmbed(in_channels, self.embed_dims, patch_size, tubelet_size)
+        self.grid = (num_frames // tubelet_size, img_size // patch_size, img_size // patch_size)
+        self.register_buffer(
+            'pos_embed', umt_position_table(self.embed_dims, self.grid[0], self.grid[1:]),
+            persistent=False)
+        rates = torch.linspace(0, drop_path_rate, self.depth).tolist()
+        self.blocks = nn.ModuleList([
+            UMTBlock(self.embed_dims, self.num_heads, self.mlp_ratio, qkv_bias=qkv_bias,
+                     drop_path=rate, init_values=init_values) for rate in rates])
+        self.fc_norm = nn.LayerNorm(self.embed_dims, eps=1e-6)
+        self.norm = nn.LayerNorm(self.embed_dims, eps=1e-6) if output == 'feature_map' else None
+        self._table_cache: dict[tuple[int, int, int], torch.Tensor] = {}
+
+    # ------------------------------------------------------------------ position table
+    def position_table(self, grid: tuple[int, int, int]) -> torch.Tensor:
+        """The position table for a token grid ``(T', H', W')`` (built one or interpolated)."""
+        if tuple(grid) == self.grid:
+            return self.pos_embed
+        if grid not in self._table_cache:
+            self._table_cache[grid] = umt_position_table(self.embed_dims, grid[0], grid[1:])
+        return self._table_cache[grid].to(self.pos_embed.device)
+
+    def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int]]:
+        """Patch embedding plus the (detached) position table.
+
+        Args:
+            x (torch.Tensor): Video ``(B, C, T, H, W)``; H and W multiples of the patch.
+
+        Returns:
+            tuple: Tokens ``(B, N, D)`` and the grid ``(T', H', W')``.
+        """
+        if x.shape[-1] % self.patch_size or x.shape[-2] % self.patch_size:
+            raise ValueError(f'input height/width {tuple(x.shape[-2:])} must be multiples of '
+                             f'the patch size {self.patch_size}')
+        tokens, grid = self.patch_embed(x)
+        return tokens + self.position_table(grid).type_as(tokens).detach(), grid
+
+    def _run_blocks(self, x: torch.Tensor, collect: Sequence[int] = ()) -> tuple:
+        outputs = []
+        limit = self.checkpoint_num if self.checkpoint_num > 0 else self.depth
+        for i, block in enumerate(self.blocks):
+            if self.use_checkpoint and self.training and i < limit and x.requires_grad:
+                x = cp.checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
+            if i in collect:
+                outputs.append(x)
+        return x, outputs
+
+    # ------------------------------------------------------------------ forwards
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args:
+            x (torch.Tensor): Video ``(B, C, T, H, W)``.
+
+        Returns:
+            torch.Tensor: ``(B, D)`` pooled features, or ``(B, D, T', H', W')``.
+        """
+        x, grid = self.embed(x)
+        x, _ = self._run_blocks(x)
+        if self.output == 'pooled':
+            return self.fc_norm(x.mean(dim=1))
+        norm = self.norm if self.norm is not None else self.fc_norm
+        x = norm(x)
+        batch = x.shape[0]
+        return x.transpose(1, 2).reshape(batch, self.embed_dims, *grid)
+
+    def forward_masked(self, x: torch.Tensor, mask: torch.Tensor,
+                       return_layers: Sequence[int]) -> torch.Tensor:
+        """Run only the visible tokens and return the outputs of chosen blocks.
+
+        Args:
+            x (torch.Tensor): Video ``(B, C, T, H, W)``.
+            mask (torch.Tensor): Bool ``(B, N)``, True = masked; every sample must keep
+                the same number of visible tokens.
+            return_layers (Sequence[int]): Block indices to return.
+
+        Returns:
+            torch.Tensor: ``(K, B, N_vis, D)`` block outputs in ascending block order,
+            before any final norm.
+        """
+        tokens, _ = self.embed(x)
+        batch, num_tokens, dims = tokens.shape
+        if mask.shape != (batch, num_tokens):
+            raise ValueError(f'mask shape {tuple(mask.shape)} != tokens {(batch, num_tokens)}')
+        visible = (~mask).sum(dim=1)
+        if (visible != visible[0]).any():
+            raise ValueError('every sample must keep the same number of visible tokens')
+        layers = sorted(int(i) % self.depth for i in return_layers)
+        tokens = tokens[~mask].reshape(batch, -1, dims)
+        _, outputs = self._run_blocks(tokens, collect=layers)
+        return torch.stack(outputs)
+
+    # ------------------------------------------------------------------ optimizer hooks
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> tuple[int, int]:
+        """Layer id of a parameter for layer-wise lr decay.
+
+        Patch embedding and position table: 0; ``blocks.i``: ``i + 1``; everything else
+        (final norms, and parameters outside the backbone): ``depth + 1``.
+
+        Args:
+            param_name (str): Parameter name.
+            prefix (str): Prefix of backbone parameters in ``param_name`` (e.g.
+                ``'backbone.'``). Defaults to ''.
+
+        Returns:
+            tuple[int, int]: ``(layer_id, depth + 2)``.
+        """
+        num_layers = self.depth + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        if name.startswith(('patch_embed', 'pos_embed')):
+            return 0, num_layers
+        if name.startswith('blocks.'):
+            return int(name.split('.')[1]) + 1, num_layers
+        return num_layers - 1, num_layers
+
+    def no_weight_decay(self) -> set[str]:
+        """Names excluded from weight decay besides 1-D parameters and biases."""
+        return {'pos_embed'}
