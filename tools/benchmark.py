@@ -6,7 +6,8 @@ Measures, in one run on the same machine (ratios, not absolute times, are the ta
 * inference latency of UMT-B/16 at 8x224 (batch 1), fp32 and bf16 autocast, with
   ``F.scaled_dot_product_attention`` (ours) and with an explicit ``softmax(q k^T) v``
   attention (the baseline, same weights);
-* one train step (forward + loss + backward) with its peak memory, both attentions.
+* one train step (forward + loss + backward) and its peak memory (peak RSS of a fresh
+  process above its RSS after building the model), both attentions.
 
 Results go to stdout as a Markdown table (and JSON with ``--json``). Example::
 
@@ -18,7 +19,8 @@ import argparse
 import gc
 import json
 import resource
-import threading
+import subprocess
+import sys
 import time
 from contextlib import contextmanager
 
@@ -69,41 +71,6 @@ def naive_attention(model: torch.nn.Module):
             del m.forward
 
 
-class PeakRSS:
-    """Samples the process RSS in a thread; ``peak - baseline`` is the step's memory."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.page = resource.getpagesize()
-
-    def _rss(self) -> int:
-        with open('/proc/self/statm') as f:
-            return int(f.read().split()[1]) * self.page
-
-    def __enter__(self):
-        gc.collect()
-        self.baseline = self._rss()
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
-            time.sleep(self.interval)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-
-    @property
-    def used_mib(self) -> float:
-        return (self.peak - self.baseline) / 2 ** 20
-
-
 def time_it(fn, repeats: int) -> float:
     fn()  # warm-up
     best = float('inf')
@@ -122,15 +89,17 @@ def main() -> None:
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--json', help='also write the results to this JSON file')
+    parser.add_argument('--child-train', choices=['sdpa', 'naive'], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.child_train:
+        child_train(args)
+        return
     from umt_mm.models.backbones import UMTViT
     torch.manual_seed(0)
     model = UMTViT(arch=args.arch, img_size=args.size, num_frames=args.frames)
     model.init_weights()
-    head = torch.nn.Linear(model.embed_dims, 400)
     x = torch.randn(1, 3, args.frames, args.size, args.size)
-    target = torch.randint(0, 400, (1,))
     results: dict = {'threads': torch.get_num_threads(),
                      'peak_gflops_fp32': matmul_peak_gflops()}
 
@@ -142,24 +111,21 @@ def main() -> None:
         with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
             model(x)
 
-    def train_step():
-        model.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(head(model(x)), target)
-        loss.backward()
-
     model.eval()
     for name, ctx in (('sdpa', None), ('naive', naive_attention)):
         with (ctx(model) if ctx else _null()):
             results[f'infer_fp32_{name}_s'] = time_it(infer, args.repeats)
             results[f'infer_bf16_{name}_s'] = time_it(infer_bf16, args.repeats)
-    model.train()
-    for name, ctx in (('sdpa', None), ('naive', naive_attention)):
-        with (ctx(model) if ctx else _null()):
-            train_step()
-            with PeakRSS() as mem:
-                results[f'train_fp32_{name}_s'] = time_it(train_step, max(1, args.repeats - 1))
-            results[f'train_fp32_{name}_peak_mib'] = mem.used_mib
-    results['maxrss_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for name in ('sdpa', 'naive'):
+        # a fresh process per variant: the allocator keeps freed memory, so the peak of
+        # one variant would hide the other's in a shared process
+        child = subprocess.run(
+            [sys.executable, __file__, '--child-train', name, '--arch', args.arch,
+             '--frames', str(args.frames), '--size', str(args.size),
+             '--repeats', str(args.repeats)], capture_output=True, text=True, check=True)
+        measured = json.loads(child.stdout.strip().splitlines()[-1])
+        results[f'train_fp32_{name}_s'] = measured['time_s']
+        results[f'train_fp32_{name}_peak_mib'] = measured['peak_mib']
     if args.arch == 'base' and args.frames == 8 and args.size == 224:
         gflops = FORWARD_GFLOP_B16_8X224 / results['infer_fp32_sdpa_s']
         results['infer_fp32_sdpa_gflops'] = gflops
@@ -182,6 +148,30 @@ def main() -> None:
 @contextmanager
 def _null():
     yield
+
+
+def child_train(args: argparse.Namespace) -> None:
+    """Time train steps and report the peak RSS above the RSS after model set-up."""
+    from umt_mm.models.backbones import UMTViT
+    torch.manual_seed(0)
+    model = UMTViT(arch=args.arch, img_size=args.size, num_frames=args.frames).train()
+    model.init_weights()
+    head = torch.nn.Linear(model.embed_dims, 400)
+    x = torch.randn(1, 3, args.frames, args.size, args.size)
+    target = torch.randint(0, 400, (1,))
+    gc.collect()
+    with open('/proc/self/statm') as f:
+        baseline = int(f.read().split()[1]) * resource.getpagesize()
+
+    def train_step():
+        model.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(head(model(x)), target)
+        loss.backward()
+
+    with (naive_attention(model) if args.child_train == 'naive' else _null()):
+        seconds = time_it(train_step, max(1, args.repeats - 1))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps(dict(time_s=seconds, peak_mib=(peak - baseline) / 2 ** 20)))
 
 
 if __name__ == '__main__':
