@@ -135,3 +135,30 @@ def test_cli_with_config_and_head_mapping(tmp_path, repo_root, shared_data):
     out = torch.load(dst, weights_only=True)
     assert out['state_dict']['cls_head.fc_cls.weight'].shape == (600, 32)
     assert out['meta']['head_mapped_to'] == 'k600'
+
+
+@pytest.mark.parametrize('name', ['finetune_8x224', 'finetune_16x224', 'finetune_8x64',
+                                  'finetune_4x384', 'finetune_16x224_tubelet2'])
+def test_reference_fixtures_through_the_converter(shared_data, name):
+    """Reference weights -> converter (file path, strict) -> Recognizer3D -> reference logits."""
+    from mmaction.registry import MODELS
+    path = shared_data / 'reference_fixtures' / f'{name}.pt'
+    if not path.exists():
+        pytest.skip(f'reference fixture {path} missing')
+    fixture = torch.load(path, weights_only=True)
+    cfg = fixture['config']
+    model = MODELS.build(dict(
+        type='Recognizer3D',
+        backbone=dict(type='UMTViT', arch=dict(embed_dims=cfg['embed_dim'], depth=cfg['depth'],
+                                               num_heads=cfg['num_heads'],
+                                               mlp_ratio=cfg['mlp_ratio']),
+                      img_size=cfg['img_size'], num_frames=cfg['num_frames'],
+                      tubelet_size=cfg['tubelet_size']),
+        cls_head=dict(type='UMTHead', num_classes=cfg['num_classes'],
+                      in_channels=cfg['embed_dim']))).eval()
+    converted = convert_official_finetune(load_state_dict_any({'model': fixture['state_dict']}))
+    assert check_against(model.state_dict(), converted, strict=True).ok
+    model.load_state_dict(converted, strict=True)
+    with torch.no_grad():
+        logits = model.cls_head(model.backbone(fixture['input'].float()))
+    torch.testing.assert_close(logits, fixture['logits'].float(), atol=1e-4, rtol=0)

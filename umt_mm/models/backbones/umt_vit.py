@@ -67,11 +67,16 @@ class UMTViT(BaseModule):
             Defaults to 0.
         init_values (float): Layer scale init (0: none). Defaults to 0.
         use_checkpoint (bool): Gradient checkpointing while training. Defaults to False.
-        checkpoint_num (int): Checkpoint the first ``checkpoint_num`` blocks (0: all
-            blocks when ``use_checkpoint``). Defaults to 0.
+        checkpoint_num (int): With ``use_checkpoint``, checkpoint the first
+            ``checkpoint_num`` blocks (as the reference; 0 checkpoints none).
+            Defaults to 0.
         output (str): ``'pooled'`` returns ``fc_norm(mean of tokens)`` ``(B, C)``;
-            ``'feature_map'`` returns ``(B, C, T', H', W')`` (normalised by ``norm``).
-            Defaults to 'pooled'.
+            ``'feature_map'`` returns ``(B, C, T', H', W')`` for any input size that is
+            a multiple of the patch (tokens normalised by ``norm`` when it exists,
+            ``fc_norm`` is never applied). Defaults to 'pooled'.
+        with_fc_norm (bool): Build ``fc_norm`` (classification, spec §1.4). When False,
+            build the token ``norm`` of the reference detection model (spec §4)
+            instead. Defaults to True.
         init_cfg (dict | list[dict], optional): Initialisation. Defaults to truncated
             normal (std 0.02) Linear layers and unit LayerNorms, as the reference.
 
@@ -84,9 +89,10 @@ class UMTViT(BaseModule):
         >>> model = MODELS.build(cfg)
         >>> model(torch.rand(2, 3, 4, 64, 64)).shape
         torch.Size([2, 64])
-        >>> model.output = 'feature_map'
-        >>> model(torch.rand(1, 3, 4, 64, 80)).shape
-        torch.Size([1, 64, 4, 4, 5])
+        >>> det = MODELS.build(dict(type='UMTViT', arch=dict(embed_dims=64, depth=2,
+        ...                    num_heads=2), output='feature_map', with_fc_norm=False))
+        >>> det(torch.rand(1, 3, 8, 256, 320)).shape
+        torch.Size([1, 64, 8, 16, 20])
     """
 
     def __init__(self,
@@ -102,6 +108,7 @@ class UMTViT(BaseModule):
                  use_checkpoint: bool = False,
                  checkpoint_num: int = 0,
                  output: str = 'pooled',
+                 with_fc_norm: bool = True,
                  init_cfg: dict | list[dict] | None = None) -> None:
         if init_cfg is None:
             init_cfg = [dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.0),
@@ -143,18 +150,26 @@ class UMTViT(BaseModule):
         self.blocks = nn.ModuleList([
             UMTBlock(self.embed_dims, self.num_heads, self.mlp_ratio, qkv_bias=qkv_bias,
                      drop_path=rate, init_values=init_values) for rate in rates])
-        self.fc_norm = nn.LayerNorm(self.embed_dims, eps=1e-6)
-        self.norm = nn.LayerNorm(self.embed_dims, eps=1e-6) if output == 'feature_map' else None
-        self._table_cache: dict[tuple[int, int, int], torch.Tensor] = {}
+        self.with_fc_norm = with_fc_norm
+        if with_fc_norm:
+            self.fc_norm = nn.LayerNorm(self.embed_dims, eps=1e-6)
+            self.norm = None
+        else:
+            self.fc_norm = None
+            self.norm = nn.LayerNorm(self.embed_dims, eps=1e-6)
+        self._table_cache: dict[tuple, torch.Tensor] = {}
 
     # ------------------------------------------------------------------ position table
     def position_table(self, grid: tuple[int, int, int]) -> torch.Tensor:
         """The position table for a token grid ``(T', H', W')`` (built one or interpolated)."""
-        if tuple(grid) == self.grid:
+        grid = tuple(int(v) for v in grid)
+        if grid == self.grid:
             return self.pos_embed
-        if grid not in self._table_cache:
-            self._table_cache[grid] = umt_position_table(self.embed_dims, grid[0], grid[1:])
-        return self._table_cache[grid].to(self.pos_embed.device)
+        key = (grid, self.pos_embed.device)
+        if key not in self._table_cache:
+            self._table_cache[key] = umt_position_table(
+                self.embed_dims, grid[0], grid[1:]).to(self.pos_embed.device)
+        return self._table_cache[key]
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int]]:
         """Patch embedding plus the (detached) position table.
@@ -171,15 +186,26 @@ class UMTViT(BaseModule):
         tokens, grid = self.patch_embed(x)
         return tokens + self.position_table(grid).type_as(tokens).detach(), grid
 
-    def _run_blocks(self, x: torch.Tensor, collect: Sequence[int] = ()) -> tuple:
+    def _run_blocks(self, x: torch.Tensor, collect: Sequence[int] | None = None
+                    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Run the blocks (checkpointing the first ``checkpoint_num`` while training).
+
+        Args:
+            x (torch.Tensor): Tokens ``(B, N, D)``.
+            collect (Sequence[int], optional): Block indices whose outputs to keep; when
+                given, blocks after the last of them are skipped. Defaults to None.
+
+        Returns:
+            tuple: The last computed tokens and the collected outputs (ascending).
+        """
         outputs = []
-        limit = self.checkpoint_num if self.checkpoint_num > 0 else self.depth
-        for i, block in enumerate(self.blocks):
-            if self.use_checkpoint and self.training and i < limit and x.requires_grad:
+        last = self.depth - 1 if collect is None else max(collect)
+        for i, block in enumerate(self.blocks[:last + 1]):
+            if self.use_checkpoint and self.training and i < self.checkpoint_num:
                 x = cp.checkpoint(block, x, use_reentrant=False)
             else:
                 x = block(x)
-            if i in collect:
+            if collect is not None and i in collect:
                 outputs.append(x)
         return x, outputs
 
@@ -193,10 +219,11 @@ class UMTViT(BaseModule):
         """
         x, grid = self.embed(x)
         x, _ = self._run_blocks(x)
+        if self.norm is not None:
+            x = self.norm(x)
         if self.output == 'pooled':
-            return self.fc_norm(x.mean(dim=1))
-        norm = self.norm if self.norm is not None else self.fc_norm
-        x = norm(x)
+            x = x.mean(dim=1)
+            return self.fc_norm(x) if self.fc_norm is not None else x
         batch = x.shape[0]
         return x.transpose(1, 2).reshape(batch, self.embed_dims, *grid)
 
@@ -208,7 +235,8 @@ class UMTViT(BaseModule):
             x (torch.Tensor): Video ``(B, C, T, H, W)``.
             mask (torch.Tensor): Bool ``(B, N)``, True = masked; every sample must keep
                 the same number of visible tokens.
-            return_layers (Sequence[int]): Block indices to return.
+            return_layers (Sequence[int]): Block indices to return (negative indices
+                count from the end; duplicates are ignored).
 
         Returns:
             torch.Tensor: ``(K, B, N_vis, D)`` block outputs in ascending block order,
@@ -218,10 +246,13 @@ class UMTViT(BaseModule):
         batch, num_tokens, dims = tokens.shape
         if mask.shape != (batch, num_tokens):
             raise ValueError(f'mask shape {tuple(mask.shape)} != tokens {(batch, num_tokens)}')
+        mask = mask.bool()
         visible = (~mask).sum(dim=1)
         if (visible != visible[0]).any():
             raise ValueError('every sample must keep the same number of visible tokens')
-        layers = sorted(int(i) % self.depth for i in return_layers)
+        layers = sorted({int(i) % self.depth for i in return_layers})
+        if not layers:
+            raise ValueError('return_layers must name at least one block')
         tokens = tokens[~mask].reshape(batch, -1, dims)
         _, outputs = self._run_blocks(tokens, collect=layers)
         return torch.stack(outputs)

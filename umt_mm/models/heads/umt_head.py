@@ -19,12 +19,23 @@ class UMTHead(BaseHead):
     Args:
         num_classes (int): Classes.
         in_channels (int): Feature channels.
-        loss_cls (dict): Loss config. Defaults to ``dict(type='CrossEntropyLoss')``.
+        loss_cls (dict, optional): Loss config; None means
+            ``dict(type='CrossEntropyLoss')``. Defaults to None.
         dropout_ratio (float): Dropout before the linear layer. Defaults to 0.
         init_std (float): Std of the weight init. Defaults to 0.02.
         init_scale (float): Factor applied to the initial weight and bias.
             Defaults to 0.001.
         **kwargs: Passed to :class:`BaseHead` (``label_smooth_eps``, ``average_clips``...).
+
+    Examples:
+        >>> import torch
+        >>> from mmaction.registry import MODELS
+        >>> import umt_mm  # noqa
+        >>> head = MODELS.build(dict(type='UMTHead', num_classes=400, in_channels=768,
+        ...                          label_smooth_eps=0.1, average_clips='prob'))
+        >>> head.init_weights()
+        >>> head(torch.rand(2, 768)).shape
+        torch.Size([2, 400])
     """
 
     def __init__(self, num_classes: int, in_channels: int,

@@ -32,10 +32,10 @@ def sincos_table_1d(n_position: int, dim: int) -> torch.Tensor:
     return torch.tensor(table, dtype=torch.float32).unsqueeze(0)
 
 
-def umt_position_table(dim: int, num_frames: int, grid: tuple[int, int],
+def umt_position_table(dim: int, num_frames_tokens: int, grid_hw: tuple[int, int],
                        base_frames: int = BASE_FRAMES, base_grid: int = BASE_GRID
                        ) -> torch.Tensor:
-    """The (interpolated) position table for ``num_frames x grid`` tokens.
+    """The (interpolated) position table for ``num_frames_tokens x grid_hw`` tokens.
 
     Starts from the 1-D table of ``base_frames * base_grid**2`` positions; if the grid
     differs, every frame's ``base_grid x base_grid`` table is resized bicubically
@@ -45,16 +45,22 @@ def umt_position_table(dim: int, num_frames: int, grid: tuple[int, int],
 
     Args:
         dim (int): Channels.
-        num_frames (int): Temporal positions (frames / tubelet).
-        grid (tuple[int, int]): Spatial grid ``(H', W')``.
+        num_frames_tokens (int): Temporal positions ``T'`` (frames / tubelet).
+        grid_hw (tuple[int, int]): Spatial grid ``(H', W')``.
         base_frames (int): Temporal size of the base table. Defaults to 8.
         base_grid (int): Spatial size of the base table. Defaults to 14.
 
     Returns:
-        torch.Tensor: Shape ``(1, num_frames * H' * W', dim)``, float32, token order
-        ``(t, h, w)``.
+        torch.Tensor: Shape ``(1, T' * H' * W', dim)``, float32, token order ``(t, h, w)``.
+
+    Examples:
+        >>> umt_position_table(64, 16, (14, 14)).shape  # 16 frames, tubelet 1, 224
+        torch.Size([1, 3136, 64])
+        >>> umt_position_table(64, 8, (16, 20)).shape  # detection frames 256x320
+        torch.Size([1, 2560, 64])
     """
-    height, width = grid
+    height, width = (int(v) for v in grid_hw)
+    num_frames = int(num_frames_tokens)
     table = sincos_table_1d(base_frames * base_grid * base_grid, dim)
     if (height, width) != (base_grid, base_grid):
         frames = table.reshape(base_frames, base_grid, base_grid, dim).permute(0, 3, 1, 2)
