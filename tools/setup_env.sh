@@ -32,6 +32,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   say "creating $VENV with $($PYTHON --version)"
   "$PYTHON" -m venv "$VENV"
 fi
+VENV_PY="$(cd "$VENV" && pwd)/bin/python"
 $PIP install -q --disable-pip-version-check 'setuptools>=77,<82' wheel ninja
 
 if "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
@@ -52,7 +53,7 @@ if ! "$VENV/bin/python" -c 'import mmcv.ops' 2>/dev/null; then
     start=$(date +%s)
     tmp=$(mktemp -d)
     (cd "$tmp" && MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-      "$OLDPWD/$VENV/bin/python" -m pip wheel -q --disable-pip-version-check --no-deps \
+      "$VENV_PY" -m pip wheel -q --disable-pip-version-check --no-deps \
       --no-build-isolation -w "$tmp/out" mmcv==2.1.0)
     mv "$tmp"/out/mmcv-2.1.0-*.whl "$CACHE"/
     rm -rf "$tmp"
