@@ -40,6 +40,9 @@ def parse_args() -> argparse.Namespace:
                         help='map a 710-class head to this dataset')
     parser.add_argument('--target-labels', help='label map of --dataset')
     parser.add_argument('--k710-labels', help='the K710 label map')
+    parser.add_argument('--trusted', action='store_true',
+                        help='allow arbitrary pickled objects in src (DeepSpeed files); '
+                        'only for files you trust')
     parser.add_argument('--config', help='build this config\'s model and report key differences')
     parser.add_argument('--strict', action='store_true',
                         help='with --config: fail unless every key and shape matches')
@@ -48,7 +51,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    state = load_state_dict_any(args.src)
+    state = load_state_dict_any(args.src, trusted=args.trusted)
     if args.kind == 'finetune':
         converted = convert_official_finetune(state)
     elif args.kind == 'pretrain':

@@ -162,3 +162,21 @@ def test_reference_fixtures_through_the_converter(shared_data, name):
     with torch.no_grad():
         logits = model.cls_head(model.backbone(fixture['input'].float()))
     torch.testing.assert_close(logits, fixture['logits'].float(), atol=1e-4, rtol=0)
+
+
+class _Opaque:
+    """Stands in for the non-tensor objects DeepSpeed pickles into its checkpoints."""
+
+
+def test_training_checkpoints_safe_and_trusted_loading(tmp_path):
+    import argparse
+    official, _ = _official_state()
+    # the reference pretraining/finetuning scripts save {'model', 'epoch', 'args': Namespace}
+    path = tmp_path / 'checkpoint-best.pth'
+    torch.save({'model': official, 'epoch': 3, 'args': argparse.Namespace(lr=1e-3)}, path)
+    assert set(load_state_dict_any(path)) == set(official)
+    ds = tmp_path / 'mp_rank_00_model_states.pt'
+    torch.save({'module': official, 'ds_config': _Opaque()}, ds)
+    with pytest.raises(ValueError, match=r'mp_rank_00_model_states\.pt.*trusted=True'):
+        load_state_dict_any(ds)
+    assert set(load_state_dict_any(ds, trusted=True)) == set(official)

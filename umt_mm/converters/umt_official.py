@@ -18,15 +18,37 @@ HEAD_PREFIX = 'cls_head.fc_cls.'
 STRIP_PREFIXES = ('module.', 'backbone.', 'encoder.')
 
 
-def load_state_dict_any(source: str | Path | Mapping) -> OrderedDict:
+def _load_file(path: str | Path, trusted: bool):
+    """``torch.load`` weights-only (plus ``argparse.Namespace``), or fully when trusted."""
+    import argparse
+    import pickle
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        if trusted:
+            return torch.load(path, map_location='cpu', weights_only=False)
+        reason = str(err).strip().splitlines()[-1] if str(err).strip() else 'unpickling failed'
+        raise ValueError(
+            f'{path}: the file contains pickled objects besides tensors, which a safe load '
+            f'refuses ({reason}). DeepSpeed and training checkpoints often do. If you trust '
+            'the file, load it with trusted=True (tools/convert_umt_checkpoint.py --trusted).'
+        ) from err
+
+
+def load_state_dict_any(source: str | Path | Mapping, trusted: bool = False) -> OrderedDict:
     """Read a state dict from any layout the UMT and MMAction2 ecosystems write.
 
     Accepts a bare state dict, ``{'model': ...}`` (UMT / timm), ``{'module': ...}``
     (DeepSpeed ``mp_rank_00_model_states.pt``) and ``{'state_dict': ...}`` (MMEngine).
-    Half-precision floating tensors (DeepSpeed fp16 / bf16) are cast to fp32.
+    Half-precision floating tensors (DeepSpeed fp16 / bf16) are cast to fp32. Files are
+    read with ``weights_only=True`` (``argparse.Namespace``, stored as ``args`` by the UMT
+    training scripts, is allowed); anything else needs ``trusted=True``.
 
     Args:
         source (str | Path | Mapping): A checkpoint path or an already loaded object.
+        trusted (bool): Allow arbitrary pickled objects (only for files you trust).
+            Defaults to False.
 
     Returns:
         OrderedDict: Name -> tensor.
@@ -35,7 +57,7 @@ def load_state_dict_any(source: str | Path | Mapping) -> OrderedDict:
     if isinstance(source, (str, Path)):
         if not Path(source).is_file():
             raise FileNotFoundError(f'checkpoint not found: {source}')
-        obj = torch.load(source, map_location='cpu', weights_only=True)
+        obj = _load_file(source, trusted)
     else:
         obj = source
     for key in ('state_dict', 'model', 'module'):
