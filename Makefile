@@ -15,4 +15,4 @@ quickstart: setup
 	$(PY) tools/quickstart.py
 
 lint: setup
-	$(PY) -m ruff check umt_mm tools tests configs action_detection
+	$(PY) -m ruff check .
