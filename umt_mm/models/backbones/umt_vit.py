@@ -146,7 +146,7 @@ class UMTViT(BaseModule):
         self.register_buffer(
             'pos_embed', umt_position_table(self.embed_dims, self.grid[0], self.grid[1:]),
             persistent=False)
-        rates = torch.linspace(0, drop_path_rate, self.depth).tolist()
+        rates = torch.linspace(0, drop_path_rate, self.depth, device='cpu').tolist()
         self.blocks = nn.ModuleList([
             UMTBlock(self.embed_dims, self.num_heads, self.mlp_ratio, qkv_bias=qkv_bias,
                      drop_path=rate, init_values=init_values) for rate in rates])
