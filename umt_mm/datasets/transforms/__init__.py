@@ -1,4 +1,9 @@
-"""Data transforms of the UMT recipes."""
+"""Data transforms of the UMT recipes (``umt_spec.md`` §5, §6; see docs/data_pipeline.md)."""
+from .rand_augment import UMTRandAugment
+from .random_erasing import UMTRandomErasing
+from .spatial import UMTCenterCrop, UMTMultiCrop, UMTRandomResizedCrop, UMTShortSideResize
 from .umt_sampling import UMTSampleFrames, kinetics_sparse_indices, ssv2_indices
 
-__all__ = ['UMTSampleFrames', 'kinetics_sparse_indices', 'ssv2_indices']
+__all__ = ['UMTSampleFrames', 'kinetics_sparse_indices', 'ssv2_indices', 'UMTRandAugment',
+           'UMTRandomErasing', 'UMTRandomResizedCrop', 'UMTShortSideResize', 'UMTCenterCrop',
+           'UMTMultiCrop']
