@@ -88,3 +88,19 @@ def test_mim_train_picks_up_the_plugin(repo_root, toy_videos, tmp_path, python):
           'train_cfg.max_epochs=1', *toy_cfg_options(toy_videos)], repo_root,
          env=dict(os.environ, PATH=f'{Path(python).parent}:{os.environ.get("PATH", "")}'))
     assert (work / 'epoch_1.pth').exists()
+
+
+def test_recipe_amp_optim_wrapper_becomes_cpu_autocast_without_cuda(repo_root):
+    from mmengine.config import Config
+
+    from umt_mm.cli_config import prepare_train_cfg
+    if torch.cuda.is_available():
+        pytest.skip('CPU-only behaviour')
+    cfg = Config.fromfile(
+        repo_root / 'configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    prepare_train_cfg(cfg)
+    assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
+    assert cfg.optim_wrapper.dtype == 'bfloat16'
+    assert 'loss_scale' not in cfg.optim_wrapper
+    assert cfg.optim_wrapper.optimizer.lr == 4e-5  # the rest untouched

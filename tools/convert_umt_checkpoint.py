@@ -10,6 +10,13 @@ Examples::
         --dataset k600 --target-labels label_map_k600.txt --k710-labels label_map_k710.txt
     # a pretrained student for finetuning (alignment heads dropped)
     python tools/convert_umt_checkpoint.py b16_ptk710_f8_res224.pth init.pth --kind pretrain
+    # a K710 model finetuned with umt_mm -> K600 initialisation
+    python tools/convert_umt_checkpoint.py work_dirs/k710/best_acc_top1_epoch_35.pth \\
+        k600_init.pth --kind umt-mm --dataset k600 --target-labels label_map_k600.txt \\
+        --k710-labels label_map_k710.txt
+    # a K400 model as the start of a MiT finetune (new 339-class head)
+    python tools/convert_umt_checkpoint.py b16_ptk710_ftk710_ftk400_f8_res224.pth \\
+        mit_init.pth --kind finetune --drop-head
 """
 import argparse
 from pathlib import Path
@@ -22,6 +29,8 @@ from umt_mm.converters import (
     convert_mmaction_port,
     convert_official_finetune,
     convert_official_pretrain,
+    convert_umt_mm,
+    drop_head,
     load_state_dict_any,
     map_head,
 )
@@ -32,14 +41,18 @@ def parse_args() -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='official UMT / MMAction2 checkpoint')
     parser.add_argument('dst', help='output umt_mm checkpoint')
-    parser.add_argument('--kind', choices=['finetune', 'pretrain', 'mmaction-port'],
-                        required=True, help='layout of the source checkpoint')
+    parser.add_argument('--kind', choices=['finetune', 'pretrain', 'mmaction-port', 'umt-mm'],
+                        required=True,
+                        help='layout of the source checkpoint (umt-mm: a checkpoint written by '
+                        'umt_mm training, to re-head it)')
     parser.add_argument('--keep-alignment-heads', action='store_true',
                         help='pretrain: keep encoder.norm and clip_decoder (resume pretraining)')
     parser.add_argument('--dataset', choices=['k400', 'k600', 'k700'],
                         help='map a 710-class head to this dataset')
     parser.add_argument('--target-labels', help='label map of --dataset')
     parser.add_argument('--k710-labels', help='the K710 label map')
+    parser.add_argument('--drop-head', action='store_true',
+                        help='remove the classifier so the target config starts a fresh head')
     parser.add_argument('--trusted', action='store_true',
                         help='allow arbitrary pickled objects in src (DeepSpeed files); '
                         'only for files you trust')
@@ -56,8 +69,10 @@ def main() -> None:
         converted = convert_official_finetune(state)
     elif args.kind == 'pretrain':
         converted = convert_official_pretrain(state, args.keep_alignment_heads)
-    else:
+    elif args.kind == 'mmaction-port':
         converted = convert_mmaction_port(state)
+    else:
+        converted = convert_umt_mm(state)
     meta = dict(source=str(args.src), kind=args.kind)
     if args.dataset:
         if not (args.target_labels and args.k710_labels):
@@ -65,6 +80,11 @@ def main() -> None:
         channel_map = build_channel_map(args.target_labels, args.k710_labels, args.dataset)
         converted = map_head(converted, channel_map)
         meta['head_mapped_to'] = args.dataset
+    if args.drop_head:
+        if args.dataset:
+            raise SystemExit('--drop-head and --dataset exclude each other')
+        converted = drop_head(converted)
+        meta['head'] = 'dropped'
     if args.config:
         from mmaction.registry import MODELS
         from mmengine.config import Config

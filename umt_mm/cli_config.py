@@ -25,7 +25,8 @@ def prepare_train_cfg(cfg: Config,
         cfg (Config): The loaded config; modified in place and returned.
         launcher (str): Job launcher. Defaults to 'none'.
         amp (bool): Mixed precision: fp16 ``AmpOptimWrapper`` with CUDA, bf16 CPU autocast
-            without. Defaults to False.
+            without. A config that already uses ``AmpOptimWrapper`` gets the CPU wrapper
+            when CUDA is unavailable, with or without this flag. Defaults to False.
         resume (str, optional): ``'auto'`` to resume from the latest checkpoint of the work
             dir, or a checkpoint path. Defaults to None.
         auto_scale_lr (bool): Scale the lr by ``total batch / auto_scale_lr.base_batch_size``.
@@ -54,6 +55,15 @@ def prepare_train_cfg(cfg: Config,
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
         else:
             cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+    if cfg.get('optim_wrapper', {}).get('type') == 'AmpOptimWrapper' and \
+            not torch.cuda.is_available():
+        # The recipes train with fp16 AMP on GPUs; MMEngine's AmpOptimWrapper refuses to
+        # build without CUDA, so on a CPU the same config runs with bf16 autocast.
+        cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+        for key in ('loss_scale', 'use_fsdp'):
+            cfg.optim_wrapper.pop(key, None)
+        print('[umt_mm] no CUDA: AmpOptimWrapper (fp16) -> CPUAmpOptimWrapper (bf16 autocast)')
     if resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

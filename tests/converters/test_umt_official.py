@@ -10,6 +10,8 @@ from umt_mm.converters import (
     convert_mmaction_port,
     convert_official_finetune,
     convert_official_pretrain,
+    convert_umt_mm,
+    drop_head,
     load_state_dict_any,
     to_official_finetune,
 )
@@ -109,6 +111,33 @@ def test_mmaction_port():
     assert check_against(model.state_dict(), converted, strict=True).ok
     with pytest.raises(ValueError, match='unexpected key'):
         convert_mmaction_port({'data_preprocessor.mean': torch.zeros(3)})
+
+
+def test_umt_mm_checkpoints_and_drop_head(tmp_path, repo_root):
+    _, model = _official_state()
+    ours = dict(model.state_dict())
+    ours['backbone.pos_embed'] = torch.zeros(1, 8, 32)  # dropped: rebuilt from the config
+    converted = convert_umt_mm(ours)
+    assert 'backbone.pos_embed' not in converted
+    assert check_against(model.state_dict(), converted, strict=True).ok
+    with pytest.raises(ValueError, match="unexpected key 'head.weight'"):
+        convert_umt_mm({'head.weight': torch.zeros(3, 32)})
+    headless = drop_head(converted)
+    assert not any(k.startswith('cls_head.') for k in headless)
+    assert len(headless) == len(converted) - 2
+    with pytest.raises(KeyError, match='nothing to drop'):
+        drop_head(headless)
+    # the CLI: an MMEngine checkpoint written by umt_mm training, head dropped
+    src = tmp_path / 'epoch_1.pth'
+    torch.save(dict(meta=dict(epoch=1), state_dict=model.state_dict()), src)
+    dst = tmp_path / 'init.pth'
+    result = subprocess.run(
+        [sys.executable, 'tools/convert_umt_checkpoint.py', str(src), str(dst), '--kind',
+         'umt-mm', '--drop-head'], cwd=repo_root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = torch.load(dst, weights_only=True)
+    assert out['meta']['head'] == 'dropped'
+    assert set(out['state_dict']) == set(headless)
 
 
 def test_cli_with_config_and_head_mapping(tmp_path, repo_root, shared_data):

@@ -6,10 +6,13 @@ from .umt_official import (
                            convert_mmaction_port,
                            convert_official_finetune,
                            convert_official_pretrain,
+                           convert_umt_mm,
+                           drop_head,
                            load_state_dict_any,
                            to_official_finetune,
 )
 
 __all__ = ['ConversionReport', 'check_against', 'convert_mmaction_port',
-           'convert_official_finetune', 'convert_official_pretrain', 'load_state_dict_any',
+           'convert_official_finetune', 'convert_official_pretrain', 'convert_umt_mm', 'drop_head',
+           'load_state_dict_any',
            'to_official_finetune', 'build_channel_map', 'map_head', 'read_label_file']

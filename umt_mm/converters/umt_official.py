@@ -162,6 +162,49 @@ def convert_mmaction_port(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict
     return out
 
 
+def convert_umt_mm(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
+    """A umt_mm (MMEngine) training checkpoint -> a umt_mm initialisation.
+
+    Our own checkpoints need no renaming; this checks that the keys are ours (so a file
+    of another layout fails here, not silently at ``load_from``) and drops a stored
+    ``backbone.pos_embed`` (the table is rebuilt from the config). Used to re-head a
+    model finetuned with umt_mm, e.g. a K710 run for a K600 finetune.
+
+    Args:
+        state_dict (Mapping): The ``state_dict`` of a umt_mm checkpoint.
+
+    Returns:
+        OrderedDict: The same tensors.
+    """
+    out = OrderedDict()
+    for key, value in state_dict.items():
+        if key == 'backbone.pos_embed':
+            continue
+        if not key.startswith(('backbone.', 'cls_head.', 'neck.')):
+            raise ValueError(f'unexpected key {key!r} in a umt_mm checkpoint (expected '
+                             "'backbone.*', 'cls_head.*' or 'neck.*'; use another --kind)")
+        out[key] = value
+    return out
+
+
+def drop_head(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
+    """Remove the classifier (``cls_head.*``) so a new dataset's head starts fresh.
+
+    Args:
+        state_dict (Mapping): umt_mm state dict.
+
+    Returns:
+        OrderedDict: The state dict without ``cls_head.*``.
+
+    Raises:
+        KeyError: If there is no ``cls_head.*`` key to drop.
+    """
+    out = OrderedDict((k, v) for k, v in state_dict.items() if not k.startswith('cls_head.'))
+    if len(out) == len(state_dict):
+        raise KeyError('no cls_head.* keys in the checkpoint; nothing to drop')
+    return out
+
+
 def to_official_finetune(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
     """umt_mm ``Recognizer3D`` keys -> official finetune keys (inverse of the above).
 
