@@ -1,0 +1,82 @@
+# Data pipeline of the reference Kinetics_sparse / mitv1_sparse loaders (umt_spec.md §5, §6)
+# at 8 frames x 224 px with 4 clips x 3 crops testing. Recipes set the annotation files
+# and video folders (MMAction2's layout; one `path label` line per video).
+dataset_type = 'VideoDataset'
+data_root = 'data/kinetics400/videos_train'
+data_root_val = 'data/kinetics400/videos_val'
+ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'
+ann_file_val = 'data/kinetics400/kinetics400_val_list_videos.txt'
+ann_file_test = 'data/kinetics400/kinetics400_val_list_videos.txt'
+
+train_pipeline = [
+    dict(type='DecordInit', num_threads=1),
+    dict(type='UMTSampleFrames', clip_len=8, style='kinetics'),
+    dict(type='DecordDecode'),
+    # on the decoded frames at their native size, the same ops for every frame
+    dict(type='UMTRandAugment', policy='rand-m7-n4-mstd0.5-inc1', translate_const=100,
+         interpolation='bicubic'),
+    dict(type='UMTRandomResizedCrop', area_range=(0.08, 1.0),
+         aspect_ratio_range=(0.75, 1.3333), to_float32=True),
+    dict(type='Resize', scale=(224, 224), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5),
+    # pixel-mode erasing, one box shared by all frames (float32 output)
+    dict(type='UMTRandomErasing', erase_prob=0.25, mode='pixel'),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs')
+]
+val_pipeline = [
+    dict(type='DecordInit', num_threads=1),
+    dict(type='UMTSampleFrames', clip_len=8, style='kinetics', test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='UMTShortSideResize', short_side=224),
+    dict(type='UMTCenterCrop', crop_size=224),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs')
+]
+test_pipeline = [
+    dict(type='DecordInit', num_threads=1),
+    dict(type='UMTSampleFrames', clip_len=8, num_clips=4, style='kinetics', test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='UMTShortSideResize', short_side=224),
+    dict(type='UMTMultiCrop', crop_size=224, num_crops=3),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs')
+]
+
+# Repeated augmentation (the reference's --num_sample): each video is decoded once and
+# augmented num_repeats times; a batch of 16 videos gives 32 samples.
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='repeat_pseudo_collate'),
+    dataset=dict(
+        type='RepeatAugDataset',
+        num_repeats=2,
+        sample_once=True,
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_val,
+        data_prefix=dict(video=data_root_val),
+        pipeline=val_pipeline,
+        test_mode=True))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_test,
+        data_prefix=dict(video=data_root_val),
+        pipeline=test_pipeline,
+        test_mode=True))

@@ -1,0 +1,35 @@
+# Optimisation shared by the UMT finetuning recipes (umt_spec.md §3.2): AdamW (0.9, 0.999),
+# eps 1e-8, constant weight decay, no weight decay on 1-D params / biases / positions,
+# layer-wise lr decay from the model's get_layer_depth, no gradient clipping, fp16 mixed
+# precision with a dynamic loss scale starting at 2**7 and growing every 128 steps (the
+# reference's DeepSpeed fp16 settings). Without CUDA, umt_mm's tools/train.py switches the
+# AmpOptimWrapper to bf16 CPU autocast. Each recipe sets lr, weight decay, layer decay and
+# its warmup + per-iteration cosine schedule (param_scheduler).
+_base_ = ['../default_runtime.py']
+
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    dtype='float16',
+    loss_scale=dict(init_scale=2.0**7, growth_interval=128),
+    optimizer=dict(
+        type='AdamW', lr=4e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05),
+    constructor='UMTLayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(layer_decay_rate=0.75))
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=35, val_begin=1, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+val_evaluator = dict(
+    type='AccMetric',
+    metric_list=('top_k_accuracy', 'mean_class_accuracy'),
+    metric_options=dict(top_k_accuracy=dict(topk=(1, 5))))
+test_evaluator = val_evaluator
+
+default_hooks = dict(
+    checkpoint=dict(interval=1, max_keep_ckpts=3, save_best='acc/top1', rule='greater'),
+    logger=dict(interval=100))
+
+# The reference trains on 16 GPUs; lr = base lr x (16 x batch x repeats) / 256. Set
+# base_batch_size to 16 x the per-GPU batch and pass --auto-scale-lr on other set-ups.
+auto_scale_lr = dict(enable=False, base_batch_size=256)
