@@ -29,6 +29,7 @@ val_dataloader = dict(
     dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
 test_dataloader = dict(
     dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
+auto_scale_lr = dict(base_batch_size=128)
 
 # lr 1e-05 x (16 GPUs x 8 videos x 2 repeats) / 256 = 1e-05; warmup from and cosine
 # down to 1e-6 x the same factor (1e-06), per iteration.
@@ -42,7 +43,6 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=4, eta_min_ratio=0.1, by_epoch=True,
          begin=1, end=5, convert_to_iter_based=True)
 ]
-auto_scale_lr = dict(base_batch_size=128)
 
 # Converted with
 #   python tools/convert_umt_checkpoint.py l16_ptk710_ftk710_f8_res224.pth \

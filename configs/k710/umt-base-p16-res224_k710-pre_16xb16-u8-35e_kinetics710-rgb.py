@@ -29,6 +29,7 @@ val_dataloader = dict(
     dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
 test_dataloader = dict(
     dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
+auto_scale_lr = dict(base_batch_size=256)
 
 # lr 0.0002 x (16 GPUs x 16 videos x 2 repeats) / 256 = 0.0004; warmup from and cosine
 # down to 1e-6 x the same factor (2e-06), per iteration.
@@ -42,7 +43,6 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=33, eta_min_ratio=0.005, by_epoch=True,
          begin=2, end=35, convert_to_iter_based=True)
 ]
-auto_scale_lr = dict(base_batch_size=256)
 
 # Converted with
 #   python tools/convert_umt_checkpoint.py b16_ptk710_f8_res224.pth \

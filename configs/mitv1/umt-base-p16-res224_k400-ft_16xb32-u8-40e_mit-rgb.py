@@ -29,6 +29,7 @@ val_dataloader = dict(
     dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
 test_dataloader = dict(
     dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
+auto_scale_lr = dict(base_batch_size=512)
 
 # lr 0.0001 x (16 GPUs x 32 videos x 1 repeat) / 256 = 0.0002; warmup from and cosine
 # down to 1e-6 x the same factor (2e-06), per iteration.
@@ -42,7 +43,6 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=35, eta_min_ratio=0.01, by_epoch=True,
          begin=5, end=40, convert_to_iter_based=True)
 ]
-auto_scale_lr = dict(base_batch_size=512)
 
 # Converted with
 #   python tools/convert_umt_checkpoint.py b16_ptk710_ftk710_ftk400_f8_res224.pth \

@@ -5,30 +5,14 @@
 # reported top-1 48.0 (4 clips x 3 crops).
 # The reference MiT-224 scripts point MODEL_PATH at their own output (a typo); like the
 # 384 scripts we start from the K400-finetuned 224 px model.
-_base_ = [
-    '../_base_/models/umt-large-p16.py',
-    '../_base_/datasets/umt-video_8x224-4x3.py',
-    '../_base_/schedules/umt-finetune_adamw-amp.py'
-]
+# Data, pipelines and test views as the B/16 recipe; the L/16 model, checkpointing
+# of the first 12 blocks and its own optimisation below.
+_base_ = ['./umt-base-p16-res224_k400-ft_16xb32-u8-40e_mit-rgb.py']
 
 model = dict(
-    cls_head=dict(num_classes=339),
-    data_preprocessor=dict(blending=dict(num_classes=339)))
-
-data_root = 'data/mit/videos/training'
-data_root_val = 'data/mit/videos/validation'
-ann_file_train = 'data/mit/mit_train_list_videos.txt'
-ann_file_val = 'data/mit/mit_val_list_videos.txt'
-ann_file_test = 'data/mit/mit_val_list_videos.txt'
-train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(
-        num_repeats=1, ann_file=ann_file_train, data_prefix=dict(video=data_root)))
-val_dataloader = dict(
-    batch_size=32,
-    dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
-test_dataloader = dict(
-    dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
+    backbone=dict(arch='large', drop_path_rate=0.2, use_checkpoint=True, checkpoint_num=12),
+    cls_head=dict(in_channels=1024))
+auto_scale_lr = dict(base_batch_size=512)
 
 # lr 0.0001 x (16 GPUs x 32 videos x 1 repeat) / 256 = 0.0002; warmup from and cosine
 # down to 1e-6 x the same factor (2e-06), per iteration.
@@ -42,7 +26,6 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=15, eta_min_ratio=0.01, by_epoch=True,
          begin=5, end=20, convert_to_iter_based=True)
 ]
-auto_scale_lr = dict(base_batch_size=512)
 
 # Converted with
 #   python tools/convert_umt_checkpoint.py l16_ptk710_ftk710_ftk400_f8_res224.pth \

@@ -30,6 +30,7 @@ val_dataloader = dict(
     dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
 test_dataloader = dict(
     dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
+auto_scale_lr = dict(base_batch_size=128)
 
 # lr 1e-05 x (16 GPUs x 8 videos x 1 repeat) / 256 = 5e-06; warmup from and cosine
 # down to 1e-6 x the same factor (5e-07), per iteration.
@@ -43,7 +44,6 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=3, eta_min_ratio=0.1, by_epoch=True,
          begin=1, end=4, convert_to_iter_based=True)
 ]
-auto_scale_lr = dict(base_batch_size=128)
 
 # Converted with
 #   python tools/convert_umt_checkpoint.py l16_ptk710_ftk710_ftk400_f8_res224.pth \

@@ -4,30 +4,14 @@
 #   single_modality/exp/finetuning/ssv2/l16_ptk710_ftk710_ftssv2_f16_res224.sh;
 # reported top-1 74.7 (2 clips x 3 crops).
 # (Despite its name the script trains 8 frames from the pretrained student.)
-_base_ = [
-    '../_base_/models/umt-large-p16.py',
-    '../_base_/datasets/umt-sthv2_8x224-2x3.py',
-    '../_base_/schedules/umt-finetune_adamw-amp.py'
-]
+# Data, pipelines and test views as the B/16 recipe; the L/16 model, checkpointing
+# of the first 12 blocks and its own optimisation below.
+_base_ = ['./umt-base-p16-res224_k710-pre_16xb16-u8-30e_sthv2-rgb.py']
 
 model = dict(
-    cls_head=dict(num_classes=174),
-    data_preprocessor=dict(blending=dict(num_classes=174)))
-
-data_root = 'data/sthv2/videos'
-data_root_val = 'data/sthv2/videos'
-ann_file_train = 'data/sthv2/sthv2_train_list_videos.txt'
-ann_file_val = 'data/sthv2/sthv2_val_list_videos.txt'
-ann_file_test = 'data/sthv2/sthv2_val_list_videos.txt'
-train_dataloader = dict(
-    batch_size=16,
-    dataset=dict(
-        num_repeats=2, ann_file=ann_file_train, data_prefix=dict(video=data_root)))
-val_dataloader = dict(
-    batch_size=16,
-    dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
-test_dataloader = dict(
-    dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
+    backbone=dict(arch='large', drop_path_rate=0.2, use_checkpoint=True, checkpoint_num=12),
+    cls_head=dict(in_channels=1024))
+auto_scale_lr = dict(base_batch_size=256)
 
 # lr 0.0004 x (16 GPUs x 16 videos x 2 repeats) / 256 = 0.0008; warmup from and cosine
 # down to 1e-6 x the same factor (2e-06), per iteration.
@@ -41,7 +25,6 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=10, eta_min_ratio=0.0025, by_epoch=True,
          begin=4, end=14, convert_to_iter_based=True)
 ]
-auto_scale_lr = dict(base_batch_size=256)
 
 # Converted with
 #   python tools/convert_umt_checkpoint.py l16_ptk710_f8_res224.pth \
