@@ -6,12 +6,18 @@ Measures, in one run on the same machine (ratios, not absolute times, are the ta
 * inference latency of UMT-B/16 at 8x224 (batch 1), fp32 and bf16 autocast, with
   ``F.scaled_dot_product_attention`` (ours) and with an explicit ``softmax(q k^T) v``
   attention (the baseline, same weights);
-* one train step (forward + loss + backward) and its peak memory (peak RSS of a fresh
-  process above its RSS after building the model), both attentions.
+* one train step (forward + loss + backward), both attentions;
+* the train step's peak memory (peak RSS of a fresh process above its RSS after building
+  the model), both attentions.
+
+The variants are timed in alternating rounds (sdpa, naive, sdpa, naive, ...) so that the
+drift of a shared machine hits both alike. ``speedup_*`` is the median over rounds of the
+per-round ratio naive / sdpa; ``speedup_*_of_bests`` (ratio of the best rounds) and the
+best times (``*_s``) are reported beside it.
 
 Results go to stdout as a Markdown table (and JSON with ``--json``). Example::
 
-    python tools/benchmark.py --repeats 3
+    python tools/benchmark.py --repeats 5
 """
 from __future__ import annotations
 
@@ -72,6 +78,7 @@ def naive_attention(model: torch.nn.Module):
 
 
 def time_it(fn, repeats: int) -> float:
+    """Best wall time of ``repeats`` calls after one warm-up call."""
     fn()  # warm-up
     best = float('inf')
     for _ in range(repeats):
@@ -81,13 +88,44 @@ def time_it(fn, repeats: int) -> float:
     return best
 
 
+def time_interleaved(fns: dict, repeats: int) -> dict:
+    """Time several variants in alternating rounds (A B A B ...), one warm-up each.
+
+    On a shared machine the speed drifts over seconds; alternating the variants exposes
+    them to the same drift, so their ratio is steadier than from back-to-back blocks.
+
+    Args:
+        fns (dict): Name -> zero-argument callable.
+        repeats (int): Rounds.
+
+    Returns:
+        dict: Name -> list of wall times in seconds, one per round.
+    """
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _median(values: list) -> float:
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--arch', default='base')
     parser.add_argument('--frames', type=int, default=8)
     parser.add_argument('--size', type=int, default=224)
-    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--repeats', type=int, default=5,
+                        help='alternating timing rounds per variant (train: one fewer)')
     parser.add_argument('--json', help='also write the results to this JSON file')
     parser.add_argument('--child-train', choices=['sdpa', 'naive'], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -103,36 +141,54 @@ def main() -> None:
     results: dict = {'threads': torch.get_num_threads(),
                      'peak_gflops_fp32': matmul_peak_gflops()}
 
-    def infer():
-        with torch.no_grad():
-            model(x)
+    def infer(naive: bool, bf16: bool):
+        def run():
+            with (naive_attention(model) if naive else _null()), torch.no_grad(), \
+                    torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+                model(x)
+        return run
 
-    def infer_bf16():
-        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
-            model(x)
+    head = torch.nn.Linear(model.embed_dims, 400)
+    target = torch.randint(0, 400, (1,))
+
+    def train(naive: bool):
+        def run():
+            with naive_attention(model) if naive else _null():
+                model.zero_grad(set_to_none=True)
+                F.cross_entropy(head(model(x)), target).backward()
+        return run
 
     model.eval()
-    for name, ctx in (('sdpa', None), ('naive', naive_attention)):
-        with (ctx(model) if ctx else _null()):
-            results[f'infer_fp32_{name}_s'] = time_it(infer, args.repeats)
-            results[f'infer_bf16_{name}_s'] = time_it(infer_bf16, args.repeats)
+    timed = time_interleaved({
+        'infer_fp32_sdpa': infer(False, False), 'infer_fp32_naive': infer(True, False),
+        'infer_bf16_sdpa': infer(False, True), 'infer_bf16_naive': infer(True, True)},
+        args.repeats)
+    model.train()
+    timed.update(time_interleaved({'train_fp32_sdpa': train(False),
+                                   'train_fp32_naive': train(True)},
+                                  max(1, args.repeats - 1)))
+    model.eval()
+    for key, values in timed.items():
+        results[f'{key}_s'] = min(values)
+    for kind in ('infer_fp32', 'infer_bf16', 'train_fp32'):
+        rounds = [n / s for n, s in zip(timed[f'{kind}_naive'], timed[f'{kind}_sdpa'])]
+        # headline: the median over rounds of naive / sdpa measured side by side
+        results[f'speedup_{kind}'] = _median(rounds)
+        results[f'speedup_{kind}_of_bests'] = min(timed[f'{kind}_naive']) / min(
+            timed[f'{kind}_sdpa'])
     for name in ('sdpa', 'naive'):
         # a fresh process per variant: the allocator keeps freed memory, so the peak of
         # one variant would hide the other's in a shared process
         child = subprocess.run(
             [sys.executable, __file__, '--child-train', name, '--arch', args.arch,
              '--frames', str(args.frames), '--size', str(args.size),
-             '--repeats', str(args.repeats)], capture_output=True, text=True, check=True)
+             '--repeats', '1'], capture_output=True, text=True, check=True)
         measured = json.loads(child.stdout.strip().splitlines()[-1])
-        results[f'train_fp32_{name}_s'] = measured['time_s']
         results[f'train_fp32_{name}_peak_mib'] = measured['peak_mib']
     if args.arch == 'base' and args.frames == 8 and args.size == 224:
         gflops = FORWARD_GFLOP_B16_8X224 / results['infer_fp32_sdpa_s']
         results['infer_fp32_sdpa_gflops'] = gflops
         results['infer_fp32_fraction_of_peak'] = gflops / results['peak_gflops_fp32']
-    results['speedup_infer_fp32'] = results['infer_fp32_naive_s'] / results['infer_fp32_sdpa_s']
-    results['speedup_infer_bf16'] = results['infer_bf16_naive_s'] / results['infer_bf16_sdpa_s']
-    results['speedup_train_fp32'] = results['train_fp32_naive_s'] / results['train_fp32_sdpa_s']
     results['memory_ratio_train_fp32'] = (results['train_fp32_sdpa_peak_mib'] /
                                           results['train_fp32_naive_peak_mib'])
 
@@ -170,7 +226,10 @@ def child_train(args: argparse.Namespace) -> None:
 
     with (naive_attention(model) if args.child_train == 'naive' else _null()):
         seconds = time_it(train_step, max(1, args.repeats - 1))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM, the high-water mark of this process's own memory map; getrusage's ru_maxrss
+    # would carry the parent's peak across fork + exec
+    with open('/proc/self/status') as f:
+        peak = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) * 1024
     print(json.dumps(dict(time_s=seconds, peak_mib=(peak - baseline) / 2 ** 20)))
 
 

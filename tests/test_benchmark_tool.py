@@ -1,0 +1,28 @@
+"""tools/benchmark.py runs end to end (tiny geometry) and reports consistent numbers."""
+import json
+import subprocess
+
+import pytest
+
+
+def test_benchmark_reports_ratios_and_memory(repo_root, tmp_path, python):
+    out = tmp_path / 'bench.json'
+    result = subprocess.run(
+        [python, 'tools/benchmark.py', '--arch', 'base', '--frames', '2', '--size', '32',
+         '--repeats', '2', '--json', str(out)], cwd=repo_root, capture_output=True, text=True,
+        timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    res = json.loads(out.read_text())
+    for kind in ('infer_fp32', 'infer_bf16', 'train_fp32'):
+        assert res[f'{kind}_sdpa_s'] > 0 and res[f'{kind}_naive_s'] > 0
+        assert res[f'speedup_{kind}_of_bests'] == pytest.approx(
+            res[f'{kind}_naive_s'] / res[f'{kind}_sdpa_s'])
+        assert res[f'speedup_{kind}'] > 0  # median of the per-round ratios
+    assert res['peak_gflops_fp32'] > 1
+    # each child measures its own peak (not the parent's, which trained both variants)
+    assert 0 < res['train_fp32_sdpa_peak_mib'] < 2000
+    assert res['memory_ratio_train_fp32'] == (res['train_fp32_sdpa_peak_mib'] /
+                                              res['train_fp32_naive_peak_mib'])
+    assert '| speedup_infer_fp32 |' in result.stdout
+    # the 358.8 GFLOP fraction-of-peak line is only for the UMT-B/16 8x224 geometry
+    assert 'infer_fp32_fraction_of_peak' not in res
