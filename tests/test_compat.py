@@ -1,4 +1,5 @@
-"""The fixes of umt_mm.compat: drn placeholder, AVA registration, weights-only checkpoints."""
+"""The fixes of umt_mm.compat: drn placeholder, AVA registration, weights-only checkpoints,
+video errors that name the file."""
 import pickle
 import subprocess
 import sys
@@ -117,3 +118,27 @@ def test_mmengine_checkpoint_resumes_weights_only(tmp_path):
     assert (tmp_path / 'epoch_2.pth').exists()
     loaded = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu')  # weights_only default
     assert torch.equal(loaded['state_dict']['lin.weight'], weight_after_1)
+
+
+def test_corrupt_or_missing_video_errors_name_the_file(shared_data, tmp_path):
+    from mmaction.registry import DATASETS
+    corrupt = tmp_path / 'corrupt.mp4'
+    corrupt.write_bytes((shared_data / 'videos' / 'test.mp4').read_bytes()[:5000])
+    (tmp_path / 'list.txt').write_text('corrupt.mp4 1\nmissing.mp4 2\n')
+    pipeline = [dict(type='DecordInit'), dict(type='UMTSampleFrames', clip_len=4),
+                dict(type='DecordDecode'), dict(type='FormatShape', input_format='NCTHW'),
+                dict(type='PackActionInputs')]
+    for dataset_type in ('VideoDataset', 'RepeatAugDataset'):
+        dataset = DATASETS.build(dict(type=dataset_type, ann_file=str(tmp_path / 'list.txt'),
+                                      data_prefix=dict(video=str(tmp_path)),
+                                      pipeline=pipeline))
+        with pytest.raises(RuntimeError, match=r'corrupt\.mp4: cannot open the video'):
+            dataset[0]
+        with pytest.raises(FileNotFoundError, match=r'missing\.mp4'):
+            dataset[1]
+
+
+def test_empty_video_is_reported_with_its_name():
+    from umt_mm.datasets.transforms import UMTSampleFrames
+    with pytest.raises(ValueError, match=r'empty\.mp4: the video has 0 frames'):
+        UMTSampleFrames(clip_len=4)(dict(total_frames=0, filename='data/empty.mp4'))

@@ -241,6 +241,49 @@ def fix_cpu_ddp() -> bool:
     return True
 
 
+def fix_video_errors_name_the_file() -> bool:
+    """Make decoding errors of MMAction2's decord transforms name the video file.
+
+    Symptom: a truncated or corrupt video stops training with ``RuntimeError: Error
+    reading 5000 bytes...`` (or a bare ``DECORDError``) that does not say which of the
+    dataset's videos is broken. Cause: decord's errors carry no path and MMAction2's
+    ``DecordInit`` / ``DecordDecode`` do not add it. Fix: re-raise such errors as
+    ``RuntimeError('<file>: ...')`` chained to the original; a missing file still raises
+    ``FileNotFoundError`` with its path. Remove when MMAction2 names the file itself.
+
+    Returns:
+        bool: Whether the patches were installed.
+    """
+    from mmaction.datasets.transforms import loading
+
+    def wrap(cls, action: str) -> None:
+        original = cls.transform
+        if getattr(original, '_umt_mm_names_file', False):
+            return
+
+        @functools.wraps(original)
+        def transform(self, results):
+            try:
+                return original(self, results)
+            except FileNotFoundError:
+                raise
+            except Exception as err:
+                name = results.get('filename', '<unknown file>')
+                detail = str(err).strip().splitlines()
+                raise RuntimeError(
+                    f'{name}: cannot {action} ({type(err).__name__}: '
+                    f'{detail[0] if detail else "no message"}); the video is corrupt, '
+                    'truncated or not a video file. Re-encode or remove it from the list.'
+                ) from err
+
+        transform._umt_mm_names_file = True
+        cls.transform = transform
+
+    wrap(loading.DecordInit, 'open the video with decord')
+    wrap(loading.DecordDecode, 'decode the sampled frames with decord')
+    return True
+
+
 def apply_all() -> dict[str, bool]:
     """Apply every fix once.
 
@@ -252,4 +295,5 @@ def apply_all() -> dict[str, bool]:
         if os.environ.get('UMT_MM_NO_CHECKPOINT_FIX') != '1':
             _APPLIED['weights_only_checkpoints'] = fix_weights_only_checkpoints()
         _APPLIED['cpu_ddp'] = fix_cpu_ddp()
+        _APPLIED['video_errors_name_the_file'] = fix_video_errors_name_the_file()
     return dict(_APPLIED)

@@ -140,6 +140,9 @@ class UMTSampleFrames(BaseTransform):
             dict: ``results`` with ``frame_inds`` and clip information.
         """
         total = results['total_frames']
+        if total < 1:
+            raise ValueError(f"{results.get('filename', '<unknown file>')}: the video has "
+                             f'{total} frames; nothing to sample (empty or unreadable video)')
         sampler = kinetics_sparse_indices if self.style == 'kinetics' else ssv2_indices
         if not self.test_mode:
             inds = sampler(total, self.clip_len, 'train', rng=self.rng)
