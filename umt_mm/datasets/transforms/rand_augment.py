@@ -384,7 +384,9 @@ def parse_rand_policy(policy: str) -> dict:
     ``m<int>`` (magnitude, default 10), ``n<int>`` (ops per clip, default 2),
     ``mstd<float>`` (std of the Gaussian magnitude noise, default 0), ``inc<0|1>`` (use
     the increasing op set, default 0) and ``w<int>`` (choice-weight table; only 0
-    exists, and only for the non-increasing op set).
+    exists, and only for the non-increasing op set). timm 0.4.12 tests ``bool('0')``,
+    so its ``inc0`` still selects the increasing set; here ``inc0`` means the plain set
+    (the UMT recipes use ``inc1``, where both agree).
 
     Args:
         policy (str): The policy string.
