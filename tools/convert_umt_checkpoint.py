@@ -64,6 +64,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.drop_head and args.dataset:
+        raise SystemExit('--drop-head and --dataset exclude each other')
     state = load_state_dict_any(args.src, trusted=args.trusted)
     if args.kind == 'finetune':
         converted = convert_official_finetune(state)
@@ -81,8 +83,6 @@ def main() -> None:
         converted = map_head(converted, channel_map)
         meta['head_mapped_to'] = args.dataset
     if args.drop_head:
-        if args.dataset:
-            raise SystemExit('--drop-head and --dataset exclude each other')
         converted = drop_head(converted)
         meta['head'] = 'dropped'
     if args.config:
