@@ -27,8 +27,11 @@ def _run(args, cwd, timeout=900):
     return result
 
 
-def shrink_recipe(src: Path, dst: Path, data_root: Path, lists: dict, load_from=None) -> Config:
-    """The recipe with a tiny model, 32 px, 4 frames, 2 epochs; the rest untouched."""
+def shrink_recipe(src: Path, dst: Path, roots: dict, lists: dict, load_from=None) -> Config:
+    """The recipe with a tiny model, 32 px, 4 frames, 2 epochs; the rest untouched.
+
+    ``roots`` and ``lists`` give each split's video folder and list file.
+    """
     cfg = Config.fromfile(src)
     cfg.model.backbone.update(
         arch=dict(embed_dims=32, depth=2, num_heads=2, mlp_ratio=2), img_size=TINY,
@@ -40,7 +43,7 @@ def shrink_recipe(src: Path, dst: Path, data_root: Path, lists: dict, load_from=
         loader.persistent_workers = False
         loader.batch_size = 2 if split != 'test' else 1
         loader.dataset.ann_file = str(lists[split])
-        loader.dataset.data_prefix = dict(video=str(data_root))
+        loader.dataset.data_prefix = dict(video=str(roots[split]))
         for t in loader.dataset.pipeline:
             if 'clip_len' in t:
                 t['clip_len'] = FRAMES
@@ -123,7 +126,7 @@ def test_tiny_k710_then_k600_finetune_with_mapped_head(repo_root, shared_data, k
                       val=k710_dir / 'kinetics710_val_list_videos.txt',
                       test=k710_dir / 'kinetics710_val_list_videos.txt')
     cfg1 = tmp_path / 'k710_tiny.py'
-    shrink_recipe(repo_root / K710_CFG, cfg1, data, k710_lists)
+    shrink_recipe(repo_root / K710_CFG, cfg1, dict.fromkeys(k710_lists, data), k710_lists)
     work1 = tmp_path / 'work_k710'
     out = _run([python, 'tools/train.py', cfg1, '--work-dir', work1], repo_root)
     assert 'CPUAmpOptimWrapper' in out.stdout + out.stderr  # the recipe's AMP, on a CPU
@@ -151,13 +154,10 @@ def test_tiny_k710_then_k600_finetune_with_mapped_head(repo_root, shared_data, k
     k600_lists = dict(train=lists['kinetics600', 'train'], val=lists['kinetics600', 'val'],
                       test=lists['kinetics600', 'val'])
     cfg2 = tmp_path / 'k600_tiny.py'
-    shrink_recipe(repo_root / K600_CFG, cfg2, data, k600_lists, load_from=init)
-    cfg = Config.fromfile(cfg2)  # the K600 lists are relative to the K600 video folders
-    cfg.train_dataloader.dataset.data_prefix = dict(video=str(data / 'kinetics600/videos_train'))
-    for split in ('val', 'test'):
-        cfg[f'{split}_dataloader'].dataset.data_prefix = dict(
-            video=str(data / 'kinetics600/videos_val'))
-    cfg.dump(cfg2)
+    # the K600 lists are relative to the K600 video folders
+    k600_roots = dict(train=data / 'kinetics600/videos_train',
+                      val=data / 'kinetics600/videos_val', test=data / 'kinetics600/videos_val')
+    shrink_recipe(repo_root / K600_CFG, cfg2, k600_roots, k600_lists, load_from=init)
     work2 = tmp_path / 'work_k600'
     out = _run([python, 'tools/train.py', cfg2, '--work-dir', work2], repo_root)
     log = out.stdout + out.stderr
