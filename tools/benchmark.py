@@ -133,9 +133,9 @@ def main() -> None:
     if args.child_train:
         child_train(args)
         return
-    from umt_mm.models.backbones import UMTViT
+    from umt_mm.models.backbones import UMTVisionTransformer
     torch.manual_seed(0)
-    model = UMTViT(arch=args.arch, img_size=args.size, num_frames=args.frames)
+    model = UMTVisionTransformer(arch=args.arch, img_size=args.size, num_frames=args.frames)
     model.init_weights()
     x = torch.randn(1, 3, args.frames, args.size, args.size)
     results: dict = {'threads': torch.get_num_threads(),
@@ -208,9 +208,9 @@ def _null():
 
 def child_train(args: argparse.Namespace) -> None:
     """Time train steps and report the peak RSS above the RSS after model set-up."""
-    from umt_mm.models.backbones import UMTViT
+    from umt_mm.models.backbones import UMTVisionTransformer
     torch.manual_seed(0)
-    model = UMTViT(arch=args.arch, img_size=args.size, num_frames=args.frames).train()
+    model = UMTVisionTransformer(arch=args.arch, img_size=args.size, num_frames=args.frames).train()
     model.init_weights()
     head = torch.nn.Linear(model.embed_dims, 400)
     x = torch.randn(1, 3, args.frames, args.size, args.size)

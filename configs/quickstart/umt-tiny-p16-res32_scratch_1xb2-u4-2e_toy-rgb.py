@@ -11,7 +11,7 @@ ann_file_val = 'work_dirs/quickstart/data/val_list.txt'
 model = dict(
     type='Recognizer3D',
     backbone=dict(
-        type='UMTViT', arch=dict(embed_dims=32, depth=2, num_heads=2, mlp_ratio=2),
+        type='UMTVisionTransformer', arch=dict(embed_dims=32, depth=2, num_heads=2, mlp_ratio=2),
         img_size=32, patch_size=16, num_frames=num_frames, tubelet_size=1,
         drop_path_rate=0.1),
     cls_head=dict(type='UMTHead', num_classes=2, in_channels=32, init_scale=0.001,

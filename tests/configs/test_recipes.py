@@ -67,7 +67,7 @@ def test_recipe_matches_spec_table(name):
 
     # model
     bb = cfg.model.backbone
-    assert (bb.type, bb.arch, bb.num_frames, bb.img_size) == ('UMTViT', arch, frames, img)
+    assert (bb.type, bb.arch, bb.num_frames, bb.img_size) == ('UMTVisionTransformer', arch, frames, img)
     assert bb.tubelet_size == 1 and bb.patch_size == 16
     assert bb.drop_path_rate == pytest.approx(dp)
     assert bool(bb.get('use_checkpoint', False)) == (ckpt_blocks > 0)

@@ -15,14 +15,14 @@ from umt_mm.converters import (
     load_state_dict_any,
     to_official_finetune,
 )
-from umt_mm.models import UMTHead, UMTViT
+from umt_mm.models import UMTHead, UMTVisionTransformer
 
 TINY = dict(embed_dims=32, depth=2, num_heads=2, mlp_ratio=2)
 
 
 def _recognizer_like():
     return torch.nn.ModuleDict(dict(
-        backbone=UMTViT(arch=TINY, img_size=32, num_frames=2),
+        backbone=UMTVisionTransformer(arch=TINY, img_size=32, num_frames=2),
         cls_head=UMTHead(num_classes=3, in_channels=32)))
 
 
@@ -84,7 +84,7 @@ def test_strict_mode_names_wrong_keys():
 
 
 def test_pretrain_student_with_and_without_alignment_heads():
-    backbone = UMTViT(arch=TINY, img_size=32, num_frames=2).state_dict()
+    backbone = UMTVisionTransformer(arch=TINY, img_size=32, num_frames=2).state_dict()
     official = {f'encoder.{k}': v for k, v in backbone.items() if not k.startswith('fc_norm')}
     official['encoder.norm.weight'] = torch.ones(32)
     official['encoder.norm.bias'] = torch.zeros(32)
@@ -145,10 +145,10 @@ def test_cli_with_config_and_head_mapping(tmp_path, repo_root, shared_data):
     cfg.write_text(
         "custom_imports = dict(imports=['umt_mm'], allow_failed_imports=False)\n"
         "default_scope = 'mmaction'\n"
-        "model = dict(type='Recognizer3D', backbone=dict(type='UMTViT', arch=dict("
+        "model = dict(type='Recognizer3D', backbone=dict(type='UMTVisionTransformer', arch=dict("
         "embed_dims=32, depth=2, num_heads=2, mlp_ratio=2), img_size=32, num_frames=2),"
         " cls_head=dict(type='UMTHead', num_classes=600, in_channels=32))\n")
-    k710 = torch.nn.ModuleDict(dict(backbone=UMTViT(arch=TINY, img_size=32, num_frames=2),
+    k710 = torch.nn.ModuleDict(dict(backbone=UMTVisionTransformer(arch=TINY, img_size=32, num_frames=2),
                                     cls_head=UMTHead(num_classes=710, in_channels=32)))
     src = tmp_path / 'k710.pth'
     torch.save(to_official_finetune(k710.state_dict()), src)
@@ -178,7 +178,7 @@ def test_reference_fixtures_through_the_converter(shared_data, name):
     cfg = fixture['config']
     model = MODELS.build(dict(
         type='Recognizer3D',
-        backbone=dict(type='UMTViT', arch=dict(embed_dims=cfg['embed_dim'], depth=cfg['depth'],
+        backbone=dict(type='UMTVisionTransformer', arch=dict(embed_dims=cfg['embed_dim'], depth=cfg['depth'],
                                                num_heads=cfg['num_heads'],
                                                mlp_ratio=cfg['mlp_ratio']),
                       img_size=cfg['img_size'], num_frames=cfg['num_frames'],

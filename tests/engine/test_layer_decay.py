@@ -7,7 +7,7 @@ from mmaction.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 def _build(decay=0.75):
     model = MODELS.build(dict(
         type='Recognizer3D',
-        backbone=dict(type='UMTViT', arch=dict(embed_dims=32, depth=2, num_heads=2,
+        backbone=dict(type='UMTVisionTransformer', arch=dict(embed_dims=32, depth=2, num_heads=2,
                                                mlp_ratio=2), img_size=32, num_frames=2),
         cls_head=dict(type='UMTHead', num_classes=3, in_channels=32)))
     constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(

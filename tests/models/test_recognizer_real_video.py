@@ -1,4 +1,4 @@
-"""A Recognizer3D with UMTViT + UMTHead on a real video: train_step and 2-view test_step."""
+"""A Recognizer3D with UMTVisionTransformer + UMTHead on a real video: train_step and 2-view test_step."""
 import torch
 from mmaction.registry import MODELS, TRANSFORMS
 from mmengine.dataset import Compose, pseudo_collate
@@ -19,7 +19,7 @@ def _pipeline(num_clips, test_mode):
 def _model():
     return MODELS.build(dict(
         type='Recognizer3D',
-        backbone=dict(type='UMTViT', arch=dict(embed_dims=32, depth=2, num_heads=2,
+        backbone=dict(type='UMTVisionTransformer', arch=dict(embed_dims=32, depth=2, num_heads=2,
                                                mlp_ratio=2), img_size=32, num_frames=4),
         cls_head=dict(type='UMTHead', num_classes=5, in_channels=32, label_smooth_eps=0.1,
                       average_clips='prob'),

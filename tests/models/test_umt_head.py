@@ -55,7 +55,7 @@ def test_in_recognizer3d():
     from mmaction.registry import MODELS
     model = MODELS.build(dict(
         type='Recognizer3D',
-        backbone=dict(type='UMTViT', arch=dict(embed_dims=32, depth=1, num_heads=2),
+        backbone=dict(type='UMTVisionTransformer', arch=dict(embed_dims=32, depth=1, num_heads=2),
                       img_size=32, num_frames=2),
         cls_head=dict(type='UMTHead', num_classes=3, in_channels=32, label_smooth_eps=0.1,
                       average_clips='prob'),

@@ -1,11 +1,11 @@
-"""UMTViT: reference parity (fixtures), position table, feature maps, masked forward."""
+"""UMTVisionTransformer: reference parity (fixtures), position table, feature maps, masked forward."""
 import math
 
 import pytest
 import torch
 from mmaction.registry import MODELS
 
-from umt_mm.models import UMTHead, UMTViT
+from umt_mm.models import UMTHead, UMTVisionTransformer
 from umt_mm.models.layers import sincos_table_1d, umt_position_table
 
 FIXTURES = ['finetune_8x224', 'finetune_16x224', 'finetune_8x64', 'finetune_4x384',
@@ -24,7 +24,7 @@ def test_reference_fixture_parity(shared_data, name):
     assert (cfg['embed_dim'], cfg['depth'], cfg['num_heads'], cfg['mlp_ratio']) == (
         FIXTURE_ARCH['embed_dims'], FIXTURE_ARCH['depth'], FIXTURE_ARCH['num_heads'],
         FIXTURE_ARCH['mlp_ratio'])
-    backbone = UMTViT(arch=FIXTURE_ARCH, img_size=cfg['img_size'],
+    backbone = UMTVisionTransformer(arch=FIXTURE_ARCH, img_size=cfg['img_size'],
                       patch_size=cfg['patch_size'], num_frames=cfg['num_frames'],
                       tubelet_size=cfg['tubelet_size'], qkv_bias=cfg['qkv_bias']).eval()
     head = UMTHead(num_classes=cfg['num_classes'], in_channels=cfg['embed_dim']).eval()
@@ -85,7 +85,7 @@ def test_non_square_spatial_interpolation_is_bicubic_per_frame():
 
 @pytest.mark.parametrize('size', [(224, 224), (256, 320)])
 def test_feature_map_shapes(size):
-    model = UMTViT(arch=TINY, img_size=224, num_frames=2, output='feature_map').eval()
+    model = UMTVisionTransformer(arch=TINY, img_size=224, num_frames=2, output='feature_map').eval()
     assert model.norm is None and model.fc_norm is not None
     with torch.no_grad():
         out = model(torch.rand(1, 3, 2, *size))
@@ -94,7 +94,7 @@ def test_feature_map_shapes(size):
 
 def test_detection_feature_map_uses_norm_and_online_table():
     torch.manual_seed(0)
-    model = UMTViT(arch=TINY, img_size=224, num_frames=2, output='feature_map',
+    model = UMTVisionTransformer(arch=TINY, img_size=224, num_frames=2, output='feature_map',
                    with_fc_norm=False).eval()
     assert model.fc_norm is None and isinstance(model.norm, torch.nn.LayerNorm)
     assert not any(k.startswith('fc_norm') for k in model.state_dict())
@@ -109,14 +109,14 @@ def test_detection_feature_map_uses_norm_and_online_table():
 
 
 def test_feature_map_rejects_non_multiple_of_patch():
-    model = UMTViT(arch=TINY, img_size=32, num_frames=2, output='feature_map')
+    model = UMTVisionTransformer(arch=TINY, img_size=32, num_frames=2, output='feature_map')
     with pytest.raises(ValueError, match='multiples of the patch size'):
         model(torch.rand(1, 3, 2, 40, 50))
 
 
 def test_masked_forward_equals_unmasked_when_all_visible():
     torch.manual_seed(0)
-    model = UMTViT(arch=dict(embed_dims=32, depth=3, num_heads=2), img_size=32,
+    model = UMTVisionTransformer(arch=dict(embed_dims=32, depth=3, num_heads=2), img_size=32,
                    num_frames=2).eval()
     x = torch.rand(2, 3, 2, 32, 32)
     mask = torch.zeros(2, 8, dtype=torch.bool)
@@ -144,7 +144,7 @@ def test_masked_forward_equals_unmasked_when_all_visible():
 
 
 def test_arch_presets_layer_depth_and_registry():
-    large = MODELS.build(dict(type='UMTViT', arch='large', num_frames=16))
+    large = MODELS.build(dict(type='UMTVisionTransformer', arch='large', num_frames=16))
     assert (large.embed_dims, large.depth, large.num_heads) == (1024, 24, 16)
     assert large.pos_embed.shape == (1, 3136, 1024)
     assert 'pos_embed' not in large.state_dict()
@@ -157,15 +157,15 @@ def test_arch_presets_layer_depth_and_registry():
     assert large.get_layer_depth('backbone.fc_norm.weight', 'backbone.') == (25, 26)
     assert large.get_layer_depth('cls_head.fc_cls.weight', 'backbone.') == (25, 26)
     assert large.get_layer_depth('blocks.2.attn.q_bias') == (3, 26)
-    base = UMTViT(arch='base', num_frames=8)
+    base = UMTVisionTransformer(arch='base', num_frames=8)
     assert (base.embed_dims, base.depth, base.num_heads) == (768, 12, 12)
     assert sum(p.numel() for p in base.parameters()) == 85_944_976 - (400 * 768 + 400)
-    with pytest.raises(ValueError, match='unknown UMTViT arch'):
-        UMTViT(arch='huge')
+    with pytest.raises(ValueError, match='unknown UMTVisionTransformer arch'):
+        UMTVisionTransformer(arch='huge')
 
 
 def test_state_dict_names_match_reference():
-    model = UMTViT(arch=dict(embed_dims=32, depth=1, num_heads=2), img_size=32, num_frames=2)
+    model = UMTVisionTransformer(arch=dict(embed_dims=32, depth=1, num_heads=2), img_size=32, num_frames=2)
     assert sorted(model.state_dict()) == sorted([
         'patch_embed.proj.weight', 'patch_embed.proj.bias', 'fc_norm.weight', 'fc_norm.bias',
         'blocks.0.norm1.weight', 'blocks.0.norm1.bias', 'blocks.0.attn.q_bias',
@@ -174,14 +174,14 @@ def test_state_dict_names_match_reference():
         'blocks.0.mlp.fc1.weight', 'blocks.0.mlp.fc1.bias', 'blocks.0.mlp.fc2.weight',
         'blocks.0.mlp.fc2.bias'])
     assert model.patch_embed.proj.kernel_size == (1, 16, 16)
-    scaled = UMTViT(arch=dict(embed_dims=32, depth=1, num_heads=2), img_size=32, num_frames=2,
+    scaled = UMTVisionTransformer(arch=dict(embed_dims=32, depth=1, num_heads=2), img_size=32, num_frames=2,
                     init_values=0.1)
     torch.testing.assert_close(scaled.blocks[0].gamma_1, torch.full((32,), 0.1))
 
 
 def test_init_cfg_truncnormal_and_layernorm():
     torch.manual_seed(0)
-    model = UMTViT(arch=dict(embed_dims=64, depth=1, num_heads=2), img_size=32, num_frames=2)
+    model = UMTVisionTransformer(arch=dict(embed_dims=64, depth=1, num_heads=2), img_size=32, num_frames=2)
     model.init_weights()
     fc1 = model.blocks[0].mlp.fc1
     assert 0.015 < fc1.weight.std().item() < 0.025
@@ -192,11 +192,11 @@ def test_init_cfg_truncnormal_and_layernorm():
 def test_drop_path_linear_and_checkpointing_matches():
     torch.manual_seed(0)
     arch = dict(embed_dims=32, depth=3, num_heads=2)
-    model = UMTViT(arch=arch, img_size=32, num_frames=2, drop_path_rate=0.2)
+    model = UMTVisionTransformer(arch=arch, img_size=32, num_frames=2, drop_path_rate=0.2)
     assert [b.drop_path.drop_prob for b in model.blocks] == pytest.approx([0.0, 0.1, 0.2])
     x = torch.rand(2, 3, 2, 32, 32)
-    plain = UMTViT(arch=arch, img_size=32, num_frames=2)
-    ckpt = UMTViT(arch=arch, img_size=32, num_frames=2, use_checkpoint=True, checkpoint_num=2)
+    plain = UMTVisionTransformer(arch=arch, img_size=32, num_frames=2)
+    ckpt = UMTVisionTransformer(arch=arch, img_size=32, num_frames=2, use_checkpoint=True, checkpoint_num=2)
     ckpt.load_state_dict(plain.state_dict())
     calls = []
     original = torch.utils.checkpoint.checkpoint

@@ -1,6 +1,6 @@
 """Models of umt_mm (registered into MMAction2's MODELS registry)."""
-from .backbones import UMTViT
+from .backbones import UMTVisionTransformer
 from .blending import UMTMixupCutmix
 from .heads import UMTHead
 
-__all__ = ['UMTViT', 'UMTHead', 'UMTMixupCutmix']
+__all__ = ['UMTVisionTransformer', 'UMTHead', 'UMTMixupCutmix']

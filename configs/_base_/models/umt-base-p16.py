@@ -6,7 +6,7 @@
 model = dict(
     type='Recognizer3D',
     backbone=dict(
-        type='UMTViT',
+        type='UMTVisionTransformer',
         arch='base',
         img_size=224,
         patch_size=16,

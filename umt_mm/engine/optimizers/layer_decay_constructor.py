@@ -14,7 +14,7 @@ class UMTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     The layer id of each parameter comes from the first submodule that implements
     ``get_layer_depth(param_name, prefix) -> (layer_id, num_layers)`` (for a
     ``Recognizer3D``: its ``backbone``; parameters outside it, e.g. the head, get the top
-    layer and scale 1). For :class:`umt_mm.models.UMTViT` with ``L`` blocks this is
+    layer and scale 1). For :class:`umt_mm.models.UMTVisionTransformer` with ``L`` blocks this is
     the reference's ``decay ** (L + 1 - layer_id)``: patch embedding 0, block ``i`` at
     ``i + 1``, the rest at ``L + 1``. Weight decay is 0 for 1-D parameters (norms, q/v
     biases), every ``.bias`` and names in ``no_decay_names``.
@@ -56,7 +56,7 @@ class UMTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 break
         if depth_module is None:
             raise TypeError(f'{type(module).__name__} has no submodule with get_layer_depth(); '
-                            'layer-wise lr decay needs a backbone such as UMTViT')
+                            'layer-wise lr decay needs a backbone such as UMTVisionTransformer')
         groups: dict[tuple[int, bool], dict] = {}
         for name, param in module.named_parameters():
             if not param.requires_grad:

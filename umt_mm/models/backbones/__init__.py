@@ -1,4 +1,4 @@
 """Backbones of umt_mm."""
-from .umt_vit import UMTViT
+from .umt_vit import UMTVisionTransformer
 
-__all__ = ['UMTViT']
+__all__ = ['UMTVisionTransformer']

@@ -40,7 +40,7 @@ class UMTPatchEmbed(nn.Module):
 
 
 @MODELS.register_module()
-class UMTViT(BaseModule):
+class UMTVisionTransformer(BaseModule):
     """UMT video vision transformer.
 
     The backbone of `Unmasked Teacher: Towards Training-Efficient Video Foundation
@@ -84,12 +84,12 @@ class UMTViT(BaseModule):
         >>> import torch
         >>> from mmaction.registry import MODELS
         >>> import umt_mm  # noqa
-        >>> cfg = dict(type='UMTViT', arch=dict(embed_dims=64, depth=2, num_heads=2,
+        >>> cfg = dict(type='UMTVisionTransformer', arch=dict(embed_dims=64, depth=2, num_heads=2,
         ...            mlp_ratio=4), img_size=64, num_frames=4)
         >>> model = MODELS.build(cfg)
         >>> model(torch.rand(2, 3, 4, 64, 64)).shape
         torch.Size([2, 64])
-        >>> det = MODELS.build(dict(type='UMTViT', arch=dict(embed_dims=64, depth=2,
+        >>> det = MODELS.build(dict(type='UMTVisionTransformer', arch=dict(embed_dims=64, depth=2,
         ...                    num_heads=2), output='feature_map', with_fc_norm=False))
         >>> det(torch.rand(1, 3, 8, 256, 320)).shape
         torch.Size([1, 64, 8, 16, 20])
@@ -116,12 +116,12 @@ class UMTViT(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
             if arch not in ARCH_PRESETS:
-                raise ValueError(f'unknown UMTViT arch {arch!r}; choose from '
+                raise ValueError(f'unknown UMTVisionTransformer arch {arch!r}; choose from '
                                  f'{sorted(ARCH_PRESETS)} or pass a dict')
             arch = ARCH_PRESETS[arch]
         missing = {'embed_dims', 'depth', 'num_heads'} - set(arch)
         if missing:
-            raise ValueError(f'UMTViT arch dict lacks {sorted(missing)}')
+            raise ValueError(f'UMTVisionTransformer arch dict lacks {sorted(missing)}')
         if output not in ('pooled', 'feature_map'):
             raise ValueError(f"output must be 'pooled' or 'feature_map', got {output!r}")
         if num_frames % tubelet_size:
