@@ -67,7 +67,7 @@ fi
 
 say "installing the OpenMMLab stack, decord and openmim"
 $PIP install -q --disable-pip-version-check mmcv==2.1.0 mmengine==0.10.7 mmaction2==1.2.0 \
-  mmdet==3.3.0 decord==0.6.0 importlib_metadata numpy openmim
+  mmdet==3.3.0 decord==0.6.0 importlib_metadata numpy safetensors openmim
 $PIP install -q --disable-pip-version-check 'setuptools>=77,<82'
 say "installing umt_mm (editable) with test extras"
 $PIP install -q --disable-pip-version-check --no-build-isolation -e '.[tests]'
