@@ -22,6 +22,11 @@ def parse_args() -> argparse.Namespace:
         '--cfg-options', nargs='+', action=DictAction,
         help='override some settings in the used config, the key-value pair '
         'in xxx=yyy format will be merged into config file.')
+    parser.add_argument(
+        '--skip-bad-videos', type=float, metavar='MAX_FRACTION', default=None,
+        help='replace (training) or leave out of the metric (evaluation) unreadable videos, '
+        'logging and reporting each (bad_videos_*.json in the work dir); stop when more '
+        'than MAX_FRACTION of a dataset is bad (umt_mm SkipBadVideos)')
     parser.add_argument('--show-dir',
                         help='directory where the visualization images will be saved.')
     parser.add_argument('--show', action='store_true',
@@ -49,7 +54,8 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg = prepare_test_cfg(cfg, launcher=args.launcher, checkpoint=args.checkpoint,
                            dump=args.dump, show=args.show, show_dir=args.show_dir,
-                           interval=args.interval, wait_time=args.wait_time)
+                           interval=args.interval, wait_time=args.wait_time,
+                           skip_bad_videos=args.skip_bad_videos)
     runner = Runner.from_cfg(cfg)
     runner.test()
 

@@ -27,6 +27,11 @@ def parse_args() -> argparse.Namespace:
         '--auto-scale-lr', action='store_true',
         help='whether to auto scale the learning rate according to the actual batch size '
         'and the original batch size (auto_scale_lr.base_batch_size).')
+    parser.add_argument(
+        '--skip-bad-videos', type=float, metavar='MAX_FRACTION', default=None,
+        help='replace (training) or leave out of the metric (evaluation) unreadable videos, '
+        'logging and reporting each (bad_videos_*.json in the work dir); stop when more '
+        'than MAX_FRACTION of a dataset is bad (umt_mm SkipBadVideos)')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--diff-rank-seed', action='store_true',
                         help='whether or not set different seeds for different ranks')
@@ -63,7 +68,8 @@ def main() -> None:
         no_validate=args.no_validate,
         seed=args.seed,
         diff_rank_seed=args.diff_rank_seed,
-        deterministic=args.deterministic)
+        deterministic=args.deterministic,
+        skip_bad_videos=args.skip_bad_videos)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else None
     if runner is None:
         from mmengine.registry import RUNNERS

@@ -1,8 +1,10 @@
 """Turn the command-line flags of ``tools/train.py`` / ``tools/test.py`` into config edits.
 
-The flags and their meaning are MMAction2's; the only addition is that ``--amp`` on a
-machine without CUDA selects bf16 autocast on the CPU (MMEngine's ``AmpOptimWrapper`` is
-GPU-only) instead of failing.
+The flags and their meaning are MMAction2's, with these additions: ``--amp`` on a machine
+without CUDA selects bf16 autocast on the CPU (MMEngine's ``AmpOptimWrapper`` is GPU-only;
+where the CPU has no native bf16 the wrapper stays fp32 and says why), ``--skip-bad-videos``
+wraps the datasets in :class:`~umt_mm.datasets.SkipBadVideos` with its report hook, and the
+datasets get the model head's ``num_classes`` so that list labels are checked against it.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ def prepare_train_cfg(cfg: Config,
                       no_validate: bool = False,
                       seed: int | None = None,
                       diff_rank_seed: bool = False,
-                      deterministic: bool = False) -> Config:
+                      deterministic: bool = False,
+                      skip_bad_videos: float | None = None) -> Config:
     """Apply the training flags to a config.
 
     Args:
@@ -35,6 +38,9 @@ def prepare_train_cfg(cfg: Config,
         seed (int, optional): Random seed. Defaults to None.
         diff_rank_seed (bool): Different seeds per rank. Defaults to False.
         deterministic (bool): Deterministic CUDNN. Defaults to False.
+        skip_bad_videos (float, optional): Tolerate up to this fraction of unreadable
+            videos (see :func:`wrap_skip_bad_videos`). Defaults to None (a bad video stops
+            the run).
 
     Returns:
         Config: The same config object.
@@ -63,7 +69,8 @@ def prepare_train_cfg(cfg: Config,
         cfg.optim_wrapper.dtype = 'bfloat16'
         for key in ('loss_scale', 'use_fsdp'):
             cfg.optim_wrapper.pop(key, None)
-        print('[umt_mm] no CUDA: AmpOptimWrapper (fp16) -> CPUAmpOptimWrapper (bf16 autocast)')
+        print('[umt_mm] no CUDA: AmpOptimWrapper (fp16) -> CPUAmpOptimWrapper (bf16 autocast '
+              'where the CPU runs bf16 natively, fp32 elsewhere)')
     if resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -84,6 +91,9 @@ def prepare_train_cfg(cfg: Config,
         randomness['deterministic'] = True
     if randomness:
         cfg.randomness = randomness
+    fill_dataset_num_classes(cfg)
+    if skip_bad_videos is not None:
+        wrap_skip_bad_videos(cfg, skip_bad_videos)
     return cfg
 
 
@@ -94,7 +104,8 @@ def prepare_test_cfg(cfg: Config,
                      show: bool = False,
                      show_dir: str | None = None,
                      interval: int = 1,
-                     wait_time: float = 2) -> Config:
+                     wait_time: float = 2,
+                     skip_bad_videos: float | None = None) -> Config:
     """Apply the testing flags to a config.
 
     Args:
@@ -107,6 +118,9 @@ def prepare_test_cfg(cfg: Config,
         show_dir (str, optional): Folder for visualisations. Defaults to None.
         interval (int): Visualise every ``interval`` samples. Defaults to 1.
         wait_time (float): Display time per window in seconds. Defaults to 2.
+        skip_bad_videos (float, optional): Leave up to this fraction of unreadable videos
+            out of the metric, reporting each (see :func:`wrap_skip_bad_videos`).
+            Defaults to None (a bad video stops the test).
 
     Returns:
         Config: The same config object.
@@ -133,4 +147,78 @@ def prepare_test_cfg(cfg: Config,
         hooks.visualization.wait_time = wait_time
         if show_dir:
             hooks.visualization.out_dir = show_dir
+    fill_dataset_num_classes(cfg)
+    if skip_bad_videos is not None:
+        wrap_skip_bad_videos(cfg, skip_bad_videos)
+    return cfg
+
+
+_DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _innermost_dataset(dataset_cfg):
+    """The first dataset config without a nested ``dataset`` (through wrappers)."""
+    while isinstance(dataset_cfg, dict) and isinstance(dataset_cfg.get('dataset'), dict):
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
+def fill_dataset_num_classes(cfg: Config) -> Config:
+    """Give the video datasets the model head's ``num_classes`` (list labels are checked).
+
+    Only datasets whose class accepts ``num_classes`` (``VideoDataset`` and its
+    subclasses, ``RawframeDataset``) and that do not set it already are changed.
+
+    Args:
+        cfg (Config): The config; modified in place and returned.
+
+    Returns:
+        Config: The same config object.
+    """
+    import inspect
+
+    from mmaction.registry import DATASETS
+    head = cfg.get('model', {}).get('cls_head') if isinstance(cfg.get('model'), dict) else None
+    num_classes = head.get('num_classes') if isinstance(head, dict) else None
+    if not isinstance(num_classes, int):
+        return cfg
+    for key in _DATALOADERS:
+        loader = cfg.get(key)
+        if not isinstance(loader, dict):
+            continue
+        dataset = _innermost_dataset(loader.get('dataset'))
+        if not isinstance(dataset, dict) or 'num_classes' in dataset:
+            continue
+        dataset_type = dataset.get('type')
+        cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+        if cls is None or not inspect.isclass(cls):
+            continue
+        if 'num_classes' in inspect.signature(cls.__init__).parameters:
+            dataset['num_classes'] = num_classes
+    return cfg
+
+
+def wrap_skip_bad_videos(cfg: Config, max_fraction: float) -> Config:
+    """Wrap every dataloader's dataset in ``SkipBadVideos`` and add ``BadVideoReportHook``.
+
+    Args:
+        cfg (Config): The config; modified in place and returned.
+        max_fraction (float): The largest tolerated fraction of unreadable videos.
+
+    Returns:
+        Config: The same config object.
+    """
+    for key in _DATALOADERS:
+        loader = cfg.get(key)
+        if not isinstance(loader, dict) or not isinstance(loader.get('dataset'), dict):
+            continue
+        if loader.dataset.get('type') == 'SkipBadVideos':
+            loader.dataset.max_fraction = max_fraction
+        else:
+            loader.dataset = ConfigDict(type='SkipBadVideos', max_fraction=max_fraction,
+                                        dataset=loader.dataset)
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(isinstance(h, dict) and h.get('type') == 'BadVideoReportHook' for h in hooks):
+        hooks.append(ConfigDict(type='BadVideoReportHook'))
+    cfg.custom_hooks = hooks
     return cfg

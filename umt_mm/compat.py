@@ -284,6 +284,134 @@ def fix_video_errors_name_the_file() -> bool:
     return True
 
 
+# --------------------------------------------------------------------------------------
+# 5-7. Reliability (issue 11): strict video lists, atomic writes, checkpoint key reports
+# --------------------------------------------------------------------------------------
+def fix_strict_video_lists() -> bool:
+    """Reject bad ``VideoDataset`` list lines when the dataset is built, naming file and line.
+
+    Symptom: a list line without a label is read as label ``-1`` and a label beyond the
+    head's classes is accepted; training dies iterations later inside ``F.one_hot``
+    (``Class values must be non-negative.``) without naming the file or line; duplicated
+    videos are silently trained twice. Cause: MMAction2 1.2.0's
+    ``VideoDataset.load_data_list`` checks nothing. Fix: the same parser with checks
+    (:func:`umt_mm.datasets.video_list_validation.read_video_list`): labels are checked
+    against the dataset's ``num_classes`` (``tools/train.py`` / ``test.py`` fill it from the
+    model head) and ``metainfo.classes`` (names or a label-map path) against
+    ``num_classes``. Remove when MMAction2 validates its lists.
+
+    Returns:
+        bool: Whether the patch was installed.
+    """
+    from mmaction.datasets import VideoDataset
+    if getattr(VideoDataset.load_data_list, '_umt_mm_strict', False):
+        return True
+
+    def load_data_list(self) -> list:
+        from umt_mm.datasets.video_list_validation import check_class_names, read_video_list
+        classes = self._metainfo.get('classes') if isinstance(self._metainfo, dict) else None
+        if classes is not None and self.num_classes is not None:
+            check_class_names(classes, self.num_classes)
+        return read_video_list(self.ann_file, delimiter=self.delimiter,
+                               multi_class=self.multi_class, num_classes=self.num_classes,
+                               video_prefix=self.data_prefix.get('video'),
+                               test_mode=self.test_mode)
+
+    load_data_list.__doc__ = VideoDataset.load_data_list.__doc__
+    load_data_list._umt_mm_strict = True
+    VideoDataset.load_data_list = load_data_list
+    return True
+
+
+def fix_atomic_local_writes() -> bool:
+    """Write local files (checkpoints included) through a temporary file and ``os.replace``.
+
+    Symptom: a job killed while ``CheckpointHook`` saves leaves a truncated ``.pth`` that
+    ``--resume`` then fails to read. Cause: MMEngine's ``LocalBackend.put`` /
+    ``put_text`` (used by ``save_checkpoint``) write the target file in place. Fix: write
+    ``<file>.tmp-<pid>`` in the same folder, flush and fsync it, then ``os.replace`` it
+    onto the target (atomic on POSIX), so a reader sees the old file or the whole new one.
+    Remove when MMEngine writes atomically.
+
+    Returns:
+        bool: Whether the patch was installed.
+    """
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    if getattr(LocalBackend.put, '_umt_mm_atomic', False):
+        return True
+
+    def put(self, obj: bytes, filepath) -> None:
+        write_atomically(obj, filepath)
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        write_atomically(obj.encode(encoding), filepath)
+
+    put.__doc__ = LocalBackend.put.__doc__
+    put_text.__doc__ = LocalBackend.put_text.__doc__
+    put._umt_mm_atomic = True
+    LocalBackend.put = put
+    LocalBackend.put_text = put_text
+    return True
+
+
+def write_atomically(data: bytes, filepath) -> None:
+    """Write ``data`` to ``filepath`` so that readers never see a partial file.
+
+    Args:
+        data (bytes): The content.
+        filepath (str | Path): The target file; its folder is created when missing.
+    """
+    filepath = os.fspath(filepath)
+    folder = os.path.dirname(filepath) or '.'
+    os.makedirs(folder, exist_ok=True)
+    tmp = f'{filepath}.tmp-{os.getpid()}'
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def fix_checkpoint_load_report() -> bool:
+    """Report every missing, unexpected and mis-shaped key of ``load_from`` / ``--resume``.
+
+    Symptom: ``load_from`` is always non-strict (``Runner.load_or_resume`` passes no
+    ``strict``) and shape mismatches are reported in torch's wording among other text.
+    Fix: :func:`umt_mm.engine.checkpoint_report.load_state_dict_reporting` replaces
+    ``mmengine.runner.checkpoint.load_state_dict``: one report listing the three kinds of
+    key, ``strict`` raises it, non-strict logs it as a warning saying which parameters
+    keep their initial values. ``Runner.load_checkpoint`` takes ``strict`` from the
+    config key ``load_from_strict`` (default False) when the caller gives none.
+    Remove when MMEngine has a strict ``load_from``.
+
+    Returns:
+        bool: Whether the patch was installed.
+    """
+    import mmengine.runner.checkpoint as ckpt_mod
+    from mmengine.runner import Runner
+
+    from umt_mm.engine.checkpoint_report import load_state_dict_reporting
+    if getattr(ckpt_mod.load_state_dict, '_umt_mm_report', False):
+        return True
+    ckpt_mod.load_state_dict = load_state_dict_reporting
+    original = Runner.load_checkpoint
+
+    @functools.wraps(original)
+    def load_checkpoint(self, filename, map_location='cpu', strict=None,
+                        revise_keys=[(r'^module.', '')]):  # noqa: B006 (MMEngine's default)
+        if strict is None:
+            strict = bool(self.cfg.get('load_from_strict', False)) if self.cfg else False
+        return original(self, filename, map_location=map_location, strict=strict,
+                        revise_keys=revise_keys)
+
+    Runner.load_checkpoint = load_checkpoint
+    return True
+
+
 def apply_all() -> dict[str, bool]:
     """Apply every fix once.
 
@@ -296,4 +424,7 @@ def apply_all() -> dict[str, bool]:
             _APPLIED['weights_only_checkpoints'] = fix_weights_only_checkpoints()
         _APPLIED['cpu_ddp'] = fix_cpu_ddp()
         _APPLIED['video_errors_name_the_file'] = fix_video_errors_name_the_file()
+        _APPLIED['strict_video_lists'] = fix_strict_video_lists()
+        _APPLIED['atomic_local_writes'] = fix_atomic_local_writes()
+        _APPLIED['checkpoint_load_report'] = fix_checkpoint_load_report()
     return dict(_APPLIED)

@@ -1,5 +1,6 @@
 """Datasets, transforms and data tools of umt_mm."""
 from .k710_lists import K710ListReport, build_k710_lists
+from .skip_bad_videos import BadVideoError, SkipBadVideos  # reliability (issue 11)
 from .toy_videos import make_toy_video_dataset
 from .transforms import (
                          UMTCenterCrop,
@@ -10,7 +11,10 @@ from .transforms import (
                          UMTSampleFrames,
                          UMTShortSideResize,
 )
+from .video_list_validation import AnnotationError, read_label_map, read_video_list  # issue 11
 
 __all__ = ['make_toy_video_dataset', 'build_k710_lists', 'K710ListReport', 'UMTSampleFrames',
            'UMTRandAugment', 'UMTRandomErasing', 'UMTRandomResizedCrop', 'UMTShortSideResize',
-           'UMTCenterCrop', 'UMTMultiCrop']
+           'UMTCenterCrop', 'UMTMultiCrop',
+           'SkipBadVideos', 'BadVideoError', 'AnnotationError', 'read_video_list',
+           'read_label_map']

@@ -1,5 +1,13 @@
 """Engine parts: optimizer wrappers and constructors."""
 from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
+from .cpu_bf16 import cpu_bf16_support  # reliability (issue 11)
+from .hooks import (  # issue 11
+                    BadVideoReportHook,
+                    ExactResumeHook,
+                    NonFiniteTrainingError,
+                    NumericGuardHook,
+)
 from .optimizers import UMTLayerDecayOptimWrapperConstructor
 
-__all__ = ['CPUAmpOptimWrapper', 'UMTLayerDecayOptimWrapperConstructor']
+__all__ = ['CPUAmpOptimWrapper', 'UMTLayerDecayOptimWrapperConstructor', 'cpu_bf16_support',
+           'BadVideoReportHook', 'ExactResumeHook', 'NumericGuardHook', 'NonFiniteTrainingError']

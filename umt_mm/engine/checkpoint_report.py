@@ -1,0 +1,137 @@
+"""Load a state dict into a model with one report of every key that does not match."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+import torch.nn as nn
+from mmengine.dist import get_dist_info
+from mmengine.logging import print_log
+from mmengine.model import BaseTTAModel, is_model_wrapper
+
+_SIZE_MISMATCH = re.compile(r'size mismatch for (?P<key>\S+): copying a param with shape '
+                            r'(?P<src>.+?) from checkpoint, the shape in current model is '
+                            r'(?P<dst>.+?)\.$', re.S)
+
+
+@dataclass
+class LoadReport:
+    """What a checkpoint load could not match.
+
+    Attributes:
+        missing (list[str]): In the model, not in the checkpoint (left at their initial values).
+        unexpected (list[str]): In the checkpoint, not in the model (ignored).
+        mismatched (list[tuple[str, str, str]]): ``(key, checkpoint shape, model shape)``
+            (not loaded).
+        other (list[str]): Any other error torch reported.
+    """
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[tuple[str, str, str]] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every key matched."""
+        return not (self.missing or self.unexpected or self.mismatched or self.other)
+
+    def __str__(self) -> str:
+        lines = []
+        if self.missing:
+            lines.append(f'missing keys ({len(self.missing)}, not in the checkpoint): '
+                         + ', '.join(self.missing))
+        if self.unexpected:
+            lines.append(f'unexpected keys ({len(self.unexpected)}, not in the model): '
+                         + ', '.join(self.unexpected))
+        if self.mismatched:
+            lines.append(f'shape-mismatched keys ({len(self.mismatched)}): ' + ', '.join(
+                f'{k} (checkpoint {s}, model {d})' for k, s, d in self.mismatched))
+        lines.extend(self.other)
+        return '\n'.join(lines) if lines else 'all keys match'
+
+
+def collect_load_report(module: nn.Module, state_dict: dict) -> LoadReport:
+    """Load ``state_dict`` into ``module`` non-strictly and return what did not match.
+
+    Loads the way :func:`mmengine.runner.checkpoint.load_state_dict` does (each
+    submodule's ``_load_from_state_dict`` and load post-hooks run, so modules that
+    rewrite their keys on load are honoured; BN ``num_batches_tracked`` is not reported).
+
+    Args:
+        module (nn.Module): The model (wrappers are unwrapped).
+        state_dict (dict): The weights.
+
+    Returns:
+        LoadReport: The unmatched keys; mismatched tensors are left as they were.
+    """
+    from torch.nn.modules.module import _IncompatibleKeys
+    missing: list[str] = []
+    unexpected: list[str] = []
+    errors: list[str] = []
+    metadata = getattr(state_dict, '_metadata', None)
+    state_dict = state_dict.copy()
+    if metadata is not None:
+        state_dict._metadata = metadata
+
+    def load(mod, local_state, prefix=''):
+        if is_model_wrapper(mod) or isinstance(mod, BaseTTAModel):
+            mod = mod.module
+        local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+        mod._load_from_state_dict(local_state, prefix, local_metadata, True, missing,
+                                  unexpected, errors)
+        for name, child in mod._modules.items():
+            if child is not None:
+                child_prefix = prefix + name + '.'
+                load(child, {k: v for k, v in local_state.items()
+                             if k.startswith(child_prefix)}, child_prefix)
+        incompatible = _IncompatibleKeys(missing, unexpected)
+        for hook in getattr(mod, '_load_state_dict_post_hooks', {}).values():
+            hook(mod, incompatible)
+
+    load(module, state_dict)
+    report = LoadReport(missing=[k for k in missing if 'num_batches_tracked' not in k],
+                        unexpected=list(unexpected))
+    for error in errors:
+        match = _SIZE_MISMATCH.match(error.strip())
+        if match:
+            report.mismatched.append((match['key'], match['src'], match['dst']))
+        else:
+            report.other.append(error.strip())
+    return report
+
+
+def load_state_dict_reporting(module: nn.Module, state_dict: dict, strict: bool = False,
+                              logger=None) -> LoadReport:
+    """Drop-in for ``mmengine.runner.checkpoint.load_state_dict`` with a full report.
+
+    Args:
+        module (nn.Module): The model.
+        state_dict (dict): The weights.
+        strict (bool): Raise ``RuntimeError`` with the report unless every key and shape
+            matches. Defaults to False.
+        logger (logging.Logger | str, optional): Where the non-strict warning goes.
+            Defaults to None (MMEngine's current logger).
+
+    Returns:
+        LoadReport: What did not match.
+    """
+    report = collect_load_report(module, state_dict)
+    if report.ok:
+        return report
+    rank, _ = get_dist_info()
+    if strict:
+        raise RuntimeError('The checkpoint does not match the model (strict loading; set '
+                           '`load_from_strict = False` to load the matching keys only):\n'
+                           f'{report}')
+    if rank == 0:
+        kept = len(report.missing) + len(report.mismatched)
+        print_log('The checkpoint does not match the model exactly; loading non-strictly: '
+                  f'{kept} model tensors keep their initial values and '
+                  f'{len(report.unexpected)} checkpoint tensors are ignored '
+                  '(set `load_from_strict = True` to fail instead).\n' + str(report),
+                  logger=logger or 'current', level=logging.WARNING)
+    return report
+
+
+load_state_dict_reporting._umt_mm_report = True
