@@ -10,6 +10,6 @@ from .version import __version__
 
 compat.apply_all()
 
-from . import converters, datasets, engine, models  # noqa: E402,F401  (registers all)
+from . import converters, datasets, engine, evaluation, models  # noqa: E402,F401  (registers all)
 
 __all__ = ['__version__', 'compat']

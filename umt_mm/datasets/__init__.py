@@ -1,4 +1,5 @@
 """Datasets, transforms and data tools of umt_mm."""
+from .ava import UMTAVADataset, UMTHSVColorJitter, UMTSampleAVAFrames
 from .k710_lists import K710ListReport, build_k710_lists
 from .skip_bad_videos import BadVideoError, SkipBadVideos  # reliability (issue 11)
 from .toy_videos import make_toy_video_dataset
@@ -16,5 +17,6 @@ from .video_list_validation import AnnotationError, read_label_map, read_video_l
 __all__ = ['make_toy_video_dataset', 'build_k710_lists', 'K710ListReport', 'UMTSampleFrames',
            'UMTRandAugment', 'UMTRandomErasing', 'UMTRandomResizedCrop', 'UMTShortSideResize',
            'UMTCenterCrop', 'UMTMultiCrop',
+           'UMTAVADataset', 'UMTSampleAVAFrames', 'UMTHSVColorJitter',
            'SkipBadVideos', 'BadVideoError', 'AnnotationError', 'read_video_list',
            'read_label_map']

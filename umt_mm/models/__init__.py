@@ -1,6 +1,9 @@
 """Models of umt_mm (registered into MMAction2's MODELS registry)."""
 from .backbones import UMTVisionTransformer
 from .blending import UMTMixupCutmix
+from .data_preprocessors import UMTDetDataPreprocessor
 from .heads import UMTHead
+from .roi_heads import UMTAVARoIHead, UMTBBoxHeadAVA  # AVA detection (MMDet's MODELS)
 
-__all__ = ['UMTVisionTransformer', 'UMTHead', 'UMTMixupCutmix']
+__all__ = ['UMTVisionTransformer', 'UMTHead', 'UMTMixupCutmix',
+           'UMTDetDataPreprocessor', 'UMTAVARoIHead', 'UMTBBoxHeadAVA']
