@@ -18,6 +18,7 @@ best times (``*_s``) are reported beside it.
 Results go to stdout as a Markdown table (and JSON with ``--json``). Example::
 
     python tools/benchmark.py --repeats 5
+    python tools/benchmark.py --detection --repeats 3   # AVA detector forward (issue 9)
 """
 from __future__ import annotations
 
@@ -128,10 +129,21 @@ def main() -> None:
                         help='alternating timing rounds per variant (train: one fewer)')
     parser.add_argument('--json', help='also write the results to this JSON file')
     parser.add_argument('--child-train', choices=['sdpa', 'naive'], help=argparse.SUPPRESS)
+    # --- AVA detection forward (issue 9) ---
+    parser.add_argument('--detection', action='store_true',
+                        help='instead: UMT-B/16 AVA detector forward (8x256x320, 10 boxes), '
+                        'sdpa vs naive attention, with peak memory')
+    parser.add_argument('--child-detection', choices=['sdpa', 'naive'], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child_train:
         child_train(args)
+        return
+    if args.child_detection:
+        child_detection(args)
+        return
+    if args.detection:
+        detection_benchmark(args)
         return
     from umt_mm.models.backbones import UMTVisionTransformer
     torch.manual_seed(0)
@@ -231,6 +243,92 @@ def child_train(args: argparse.Namespace) -> None:
     with open('/proc/self/status') as f:
         peak = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) * 1024
     print(json.dumps(dict(time_s=seconds, peak_mib=(peak - baseline) / 2 ** 20)))
+
+
+
+# ---------------------------------------------------------------- AVA detection (issue 9)
+DETECTION_CONFIG = ('action_detection/configs/'
+                    'umt-base-p16_k710-ft_16xb8-8x8x1-30e_ava22-rgb.py')
+
+
+def build_detection_forward(num_boxes: int = 10, frames: int = 8, height: int = 256,
+                            width: int = 320):
+    """The B/16 AVA detector of the config and a forward on one clip with ``num_boxes`` RoIs.
+
+    Returns:
+        tuple: ``(model, run)``; ``run()`` is backbone + RoI head (pooling and classifier),
+        what a test step computes besides the data pipeline.
+    """
+    from pathlib import Path
+
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import umt_mm  # noqa: F401
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(Path(__file__).resolve().parents[1] / DETECTION_CONFIG)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    model.init_weights()
+    x = torch.randn(1, 3, frames, height, width)
+    corners = torch.rand(num_boxes, 2) * torch.tensor([width / 2, height / 2])
+    sizes = 16 + torch.rand(num_boxes, 2) * torch.tensor([width / 2 - 16, height / 2 - 16])
+    rois = torch.cat([torch.zeros(num_boxes, 1), corners, corners + sizes], dim=1)
+    metas = [dict(img_shape=(height, width))]
+
+    def run():
+        with torch.no_grad():
+            feat = model.extract_feat(x)
+            model.roi_head._bbox_forward(feat, rois, metas)
+    return model, run
+
+
+def detection_benchmark(args: argparse.Namespace) -> None:
+    """sdpa vs naive attention on the detector forward (alternating rounds) + peak memory."""
+    model, run = build_detection_forward()
+
+    def variant(naive: bool):
+        def call():
+            with naive_attention(model) if naive else _null():
+                run()
+        return call
+
+    results: dict = {'cpu_capability': torch.backends.cpu.get_cpu_capability(),
+                     'threads': torch.get_num_threads()}
+    timed = time_interleaved({'det_fp32_sdpa': variant(False),
+                              'det_fp32_naive': variant(True)}, args.repeats)
+    for key, values in timed.items():
+        results[f'{key}_s'] = min(values)
+    results['speedup_det_fp32'] = _median(
+        [n / s for n, s in zip(timed['det_fp32_naive'], timed['det_fp32_sdpa'])])
+    for name in ('sdpa', 'naive'):
+        child = subprocess.run([sys.executable, __file__, '--child-detection', name],
+                               capture_output=True, text=True, check=True)
+        measured = json.loads(child.stdout.strip().splitlines()[-1])
+        results[f'det_fp32_{name}_peak_mib'] = measured['peak_mib']
+    results['memory_ratio_det_fp32'] = (results['det_fp32_sdpa_peak_mib'] /
+                                        results['det_fp32_naive_peak_mib'])
+    print('| UMT-B/16 AVA detector, 8x256x320, 10 boxes, forward | value |')
+    print('|---|---|')
+    for key, value in results.items():
+        print(f'| {key} | {value:.4g} |' if isinstance(value, float) else f'| {key} | {value} |')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=2)
+
+
+def child_detection(args: argparse.Namespace) -> None:
+    """Peak RSS of one detector forward above the RSS after building it (fresh process)."""
+    model, run = build_detection_forward()
+    gc.collect()
+    with open('/proc/self/statm') as f:
+        baseline = int(f.read().split()[1]) * resource.getpagesize()
+    with naive_attention(model) if args.child_detection == 'naive' else _null():
+        run()
+    with open('/proc/self/status') as f:
+        peak = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) * 1024
+    print(json.dumps(dict(peak_mib=(peak - baseline) / 2 ** 20)))
 
 
 if __name__ == '__main__':
