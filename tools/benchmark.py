@@ -152,6 +152,11 @@ def main() -> None:
     x = torch.randn(1, 3, args.frames, args.size, args.size)
     results: dict = {'threads': torch.get_num_threads(),
                      'peak_gflops_fp32': matmul_peak_gflops()}
+    # --- CPU bf16 capability (issue 11): what CPUAmpOptimWrapper decides on this machine ---
+    from umt_mm.engine.cpu_bf16 import cpu_bf16_support
+    bf16 = cpu_bf16_support()
+    results.update(cpu_capability=bf16.capability, cpu_native_bf16=str(bf16.native),
+                   cpu_bf16_flags=','.join(bf16.flags) or 'none')
 
     def infer(naive: bool, bf16: bool):
         def run():

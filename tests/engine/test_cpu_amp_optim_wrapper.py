@@ -18,8 +18,9 @@ class _Net(torch.nn.Module):
 
 def test_autocast_bf16_and_fp32_head_outputs():
     net = _Net()
-    wrapper = OPTIM_WRAPPERS.build(dict(
-        type='CPUAmpOptimWrapper', optimizer=torch.optim.SGD(net.parameters(), lr=0.1)))
+    wrapper = OPTIM_WRAPPERS.build(dict(  # native_only=False: autocast on any CPU
+        type='CPUAmpOptimWrapper', native_only=False,
+        optimizer=torch.optim.SGD(net.parameters(), lr=0.1)))
     x = torch.randn(2, 8)
     with wrapper.optim_context(net):
         feat, scores = net(x)

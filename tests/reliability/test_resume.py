@@ -1,0 +1,134 @@
+"""Kill a run mid-epoch, --resume it: the later losses equal those of an unbroken run;
+checkpoints are written atomically."""
+import pytest
+import torch
+from mmengine.hooks import Hook
+from reliability_helpers import tiny_cfg
+
+
+class _Killed(RuntimeError):
+    pass
+
+
+class _KillAt(Hook):
+    """Raise right before the given (1-based) iteration, as a killed job would stop."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 == self.at:
+            raise _Killed(f'killed before iteration {self.at}')
+
+
+class _RecordLoss(Hook):
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.losses = {}
+        self.lrs = {}
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.losses[runner.iter + 1] = outputs['loss'].item()
+        self.lrs[runner.iter + 1] = runner.optim_wrapper.get_lr()['lr'][0]
+
+
+def _run(repo_root, toy_videos, work, kill_at=None, resume=False, exact=True):
+    from mmengine.runner import Runner
+
+    from umt_mm.cli_config import prepare_train_cfg
+    cfg = tiny_cfg(repo_root, toy_videos, work)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_begin=1,
+                         val_interval=1)  # 2 iterations per epoch, validation in between
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, by_epoch=False,
+                                        save_best=None)
+    cfg.custom_hooks = [dict(type='ExactResumeHook')] if exact else []
+    prepare_train_cfg(cfg, seed=0, deterministic=True, resume='auto' if resume else None)
+    runner = Runner.from_cfg(cfg)
+    recorder = _RecordLoss()
+    runner.register_hook(recorder)
+    if kill_at is not None:
+        runner.register_hook(_KillAt(kill_at))
+        with pytest.raises(_Killed):
+            runner.train()
+    else:
+        runner.train()
+    return runner, recorder
+
+
+@pytest.fixture(scope='module')
+def full_run(repo_root, toy_videos, tmp_path_factory):
+    work = tmp_path_factory.mktemp('full')
+    _, full = _run(repo_root, toy_videos, work)
+    assert sorted(full.losses) == [1, 2, 3, 4]
+    return work, full
+
+
+@pytest.mark.parametrize('kill_at', [2, 3])  # mid-epoch 1; at the start of epoch 2
+def test_kill_and_resume_gives_the_same_losses(kill_at, full_run, repo_root, toy_videos,
+                                               tmp_path):
+    full_work, full = full_run
+
+    work = tmp_path / 'killed'
+    _, killed = _run(repo_root, toy_videos, work, kill_at=kill_at)
+    assert sorted(killed.losses) == list(range(1, kill_at))
+    assert (work / f'iter_{kill_at - 1}.pth').exists()
+    assert not list(work.glob('*.tmp-*')), 'temporary checkpoint files left behind'
+
+    runner, resumed = _run(repo_root, toy_videos, work, resume=True)
+    assert sorted(resumed.losses) == list(range(kill_at, 5))
+    for it in resumed.losses:
+        assert resumed.losses[it] == full.losses[it], f'iteration {it}'
+        assert resumed.lrs[it] == pytest.approx(full.lrs[it], rel=0, abs=1e-12)
+    for it in killed.losses:
+        assert killed.losses[it] == full.losses[it]
+    final = torch.load(work / 'iter_4.pth', map_location='cpu')['state_dict']
+    reference = torch.load(full_work / 'iter_4.pth', map_location='cpu')['state_dict']
+    for key in reference:
+        assert torch.equal(final[key], reference[key]), key
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    """A save killed half-way leaves the previous checkpoint intact and no partial file."""
+    from mmengine.runner.checkpoint import save_checkpoint
+    path = tmp_path / 'latest.pth'
+    save_checkpoint({'state_dict': {'w': torch.ones(3)}}, str(path))
+    before = path.read_bytes()
+
+    class _DyingFile:
+        """Writes a few bytes, then the process is 'killed'."""
+
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            self.handle.write(data[:10])
+            self.handle.flush()
+            raise KeyboardInterrupt('killed while writing')
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    real_open = open
+
+    def dying_open(file, mode='r', *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        if 'w' in mode and str(file).startswith(str(path)):
+            return _DyingFile(handle)
+        return handle
+
+    monkeypatch.setattr('builtins.open', dying_open)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint({'state_dict': {'w': torch.zeros(3)}}, str(path))
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ['latest.pth']
+    assert torch.equal(torch.load(path)['state_dict']['w'], torch.ones(3))
