@@ -12,9 +12,11 @@ from .transforms import (
                          UMTSampleFrames,
                          UMTShortSideResize,
 )
+from .video_folder_dataset import VideoFolderDataset
 from .video_list_validation import AnnotationError, read_label_map, read_video_list  # issue 11
 
-__all__ = ['make_toy_video_dataset', 'build_k710_lists', 'K710ListReport', 'UMTSampleFrames',
+__all__ = ['VideoFolderDataset', 'make_toy_video_dataset', 'build_k710_lists', 'K710ListReport',
+           'UMTSampleFrames',
            'UMTRandAugment', 'UMTRandomErasing', 'UMTRandomResizedCrop', 'UMTShortSideResize',
            'UMTCenterCrop', 'UMTMultiCrop',
            'UMTAVADataset', 'UMTSampleAVAFrames', 'UMTHSVColorJitter',

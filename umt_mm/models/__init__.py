@@ -2,8 +2,10 @@
 from .backbones import UMTVisionTransformer
 from .blending import UMTMixupCutmix
 from .data_preprocessors import UMTDetDataPreprocessor
+from .distillers import UMTAlignmentHeads, UMTDistiller, UMTMaskGenerator
 from .heads import UMTHead
 from .roi_heads import UMTAVARoIHead, UMTBBoxHeadAVA  # AVA detection (MMDet's MODELS)
 
-__all__ = ['UMTVisionTransformer', 'UMTHead', 'UMTMixupCutmix',
+__all__ = ['UMTVisionTransformer', 'UMTHead', 'UMTMixupCutmix', 'UMTDistiller', 'UMTMaskGenerator',
+           'UMTAlignmentHeads',
            'UMTDetDataPreprocessor', 'UMTAVARoIHead', 'UMTBBoxHeadAVA']

@@ -2,8 +2,9 @@
 from .rand_augment import UMTRandAugment
 from .random_erasing import UMTRandomErasing
 from .spatial import UMTCenterCrop, UMTMultiCrop, UMTRandomResizedCrop, UMTShortSideResize
-from .umt_sampling import UMTSampleFrames, kinetics_sparse_indices, ssv2_indices
+from .umt_sampling import UMTSampleFrames, kinetics_sparse_indices, ssv2_indices, tsn_indices
 
-__all__ = ['UMTSampleFrames', 'kinetics_sparse_indices', 'ssv2_indices', 'UMTRandAugment',
+__all__ = ['UMTSampleFrames', 'kinetics_sparse_indices', 'ssv2_indices', 'tsn_indices',
+           'UMTRandAugment',
            'UMTRandomErasing', 'UMTRandomResizedCrop', 'UMTShortSideResize', 'UMTCenterCrop',
            'UMTMultiCrop']

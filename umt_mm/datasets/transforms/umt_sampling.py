@@ -91,6 +91,43 @@ def ssv2_indices(num_frames: int, clip_len: int, mode: str, clip_index: int = 0,
     return np.asarray(picked, dtype=np.int64)
 
 
+def tsn_indices(num_frames: int, clip_len: int, mode: str,
+                rng: np.random.Generator | None = None) -> np.ndarray:
+    """Indices of the reference pretraining loader (``datasets/mae.py``, TSN sparse).
+
+    Train: ``avg = len // T``; ``i*avg + randint(avg)``; when ``avg == 0`` and the video
+    has more than ``T`` frames, ``T`` sorted random frames; otherwise all zeros (the
+    reference's three branches with one frame per segment). Val/test: the segment
+    centres ``int(tick/2 + tick*i)`` with ``tick = len / T``.
+
+    Args:
+        num_frames (int): Frames in the video.
+        clip_len (int): Frames to sample (``T``, one per segment).
+        mode (str): ``'train'``, ``'val'`` or ``'test'``.
+        rng (np.random.Generator, optional): Random source for train mode.
+            Defaults to None.
+
+    Returns:
+        np.ndarray: ``clip_len`` int64 indices.
+    """
+    if num_frames < 1:
+        raise ValueError(f'cannot sample from a video with {num_frames} frames')
+    if mode in ('val', 'test'):
+        return ssv2_indices(num_frames, clip_len, 'val')
+    if mode != 'train':
+        raise ValueError(f"mode must be 'train', 'val' or 'test', got {mode!r}")
+    randint = rng.integers if rng is not None else np.random.randint
+    avg = num_frames // clip_len
+    if avg > 0:
+        return (np.arange(clip_len) * avg + randint(0, avg, size=clip_len)).astype(np.int64)
+    if num_frames > clip_len:
+        return np.sort(randint(0, num_frames, size=clip_len)).astype(np.int64)
+    return np.zeros(clip_len, dtype=np.int64)
+
+
+SAMPLERS = {'kinetics': kinetics_sparse_indices, 'ssv2': ssv2_indices, 'tsn': tsn_indices}
+
+
 @TRANSFORMS.register_module()
 class UMTSampleFrames(BaseTransform):
     """Sample frames exactly as the reference UMT loaders do.
@@ -102,8 +139,9 @@ class UMTSampleFrames(BaseTransform):
         clip_len (int): Frames per clip. Defaults to 8.
         num_clips (int): Clips (test views along time); in test mode the clips
             ``0..num_clips-1`` are concatenated. Defaults to 1.
-        style (str): ``'kinetics'`` (Kinetics / MiT ``*_sparse`` loaders) or ``'ssv2'``.
-            Defaults to 'kinetics'.
+        style (str): ``'kinetics'`` (Kinetics / MiT ``*_sparse`` loaders), ``'ssv2'``
+            or ``'tsn'`` (the pretraining loader, one random frame per segment; its test
+            mode takes the segment centres and has one clip). Defaults to 'kinetics'.
         test_mode (bool): Deterministic sampling. With ``num_clips == 1`` it is the
             validation formula, otherwise the multi-clip test formula. Defaults to False.
         seed (int, optional): Seed for a private random generator in train mode
@@ -118,8 +156,10 @@ class UMTSampleFrames(BaseTransform):
 
     def __init__(self, clip_len: int = 8, num_clips: int = 1, style: str = 'kinetics',
                  test_mode: bool = False, seed: int | None = None) -> None:
-        if style not in ('kinetics', 'ssv2'):
-            raise ValueError(f"style must be 'kinetics' or 'ssv2', got {style!r}")
+        if style not in SAMPLERS:
+            raise ValueError(f'style must be one of {sorted(SAMPLERS)}, got {style!r}')
+        if style == 'tsn' and num_clips > 1:
+            raise ValueError("style='tsn' (pretraining) samples one clip")
         if clip_len < 1 or num_clips < 1:
             raise ValueError('clip_len and num_clips must be positive')
         if num_clips > 1 and not test_mode:
@@ -143,7 +183,7 @@ class UMTSampleFrames(BaseTransform):
         if total < 1:
             raise ValueError(f"{results.get('filename', '<unknown file>')}: the video has "
                              f'{total} frames; nothing to sample (empty or unreadable video)')
-        sampler = kinetics_sparse_indices if self.style == 'kinetics' else ssv2_indices
+        sampler = SAMPLERS[self.style]
         if not self.test_mode:
             inds = sampler(total, self.clip_len, 'train', rng=self.rng)
         elif self.num_clips == 1:

@@ -1,0 +1,222 @@
+"""The UMT pretraining algorithm: a masked video student aligned to a frozen CLIP teacher."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from mmaction.registry import MODELS
+from mmengine.model import BaseModel
+
+from ..layers import sincos_table_1d
+
+TEACHER = 'teacher'
+
+
+@MODELS.register_module()
+class UMTDistiller(BaseModel):
+    """Unmasked Teacher pretraining (``umt_spec.md`` §2).
+
+    One step: the frozen teacher sees the whole clip and returns its last ``K`` blocks'
+    L2-normalised patch features and the CLS attention of its last block; the mask
+    generator keeps a few tokens per frame, drawn by that attention; the student
+    (``encoder``) runs on the visible tokens only and returns its last ``K`` blocks
+    through its final ``norm``; the 1-D sin-cos table (``clip_pos_embed``) at the visible
+    positions is added and per-block alignment heads (``clip_decoder``) map them to the
+    teacher's space. The loss is ``mean(2 - 2 cos)`` over blocks, clips and visible tokens;
+    each block's mean is logged as ``cos_dist_block{i}``.
+
+    State-dict keys are the official pretraining ones (``encoder.*``, ``encoder.norm.*``,
+    ``clip_decoder.{k}.head/norm.*``), so an official UMT pretraining checkpoint converted
+    with ``tools/convert_umt_checkpoint.py --kind pretrain --keep-alignment-heads`` continues
+    here with ``load_from``, and ``tools/export_pretrained.py`` turns our checkpoints into
+    finetuning initialisations. The teacher is never saved: it is rebuilt from its own
+    file (its ``init_cfg``), it has no trainable parameter (so it is absent from the
+    optimizer) and it stays in eval mode.
+
+    Args:
+        encoder (dict): The student, a ``UMTVisionTransformer`` config; it is built with
+            ``with_fc_norm=False`` (the reference student's final ``norm``).
+        teacher (dict): The teacher, e.g. ``CLIPVisionTeacher``; called as
+            ``teacher(x) -> (features (K, B, N, C), cls_attn (B*T, H*W))``.
+        align_dims (int): Teacher output channels ``C`` (512 for CLIP-B/16, 768 for
+            CLIP-L/14).
+        num_return_layers (int): ``K``, the last blocks aligned. Defaults to 6.
+        mask_generator (dict): A ``UMTMaskGenerator`` config. Defaults to
+            ``dict(type='UMTMaskGenerator', mask_type='attention', mask_ratio=0.8)``.
+        data_preprocessor (dict, optional): Defaults to ``ActionDataPreprocessor`` with
+            the ImageNet mean and std on 0-255 RGB and ``NCTHW``.
+        init_cfg (dict, optional): Defaults to None.
+
+    Examples:
+        >>> cfg = dict(
+        ...     type='UMTDistiller', align_dims=32, num_return_layers=2,
+        ...     encoder=dict(type='UMTVisionTransformer', img_size=32, num_frames=4,
+        ...                  arch=dict(embed_dims=64, depth=3, num_heads=2)),
+        ...     teacher=dict(type='CLIPVisionTeacher', input_resolution=32,
+        ...                  num_return_layers=2,
+        ...                  arch=dict(patch_size=16, width=64, layers=2, heads=2,
+        ...                            output_dim=32)))
+        >>> model = MODELS.build(cfg)
+        >>> losses = model(torch.rand(2, 1, 3, 4, 32, 32), mode='loss')
+        >>> sorted(losses)
+        ['cos_dist_block1', 'cos_dist_block2', 'loss_distill']
+    """
+
+    def __init__(self,
+                 encoder: dict,
+                 teacher: dict,
+                 align_dims: int,
+                 num_return_layers: int = 6,
+                 mask_generator: dict | None = None,
+                 data_preprocessor: dict | None = None,
+                 init_cfg: dict | None = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(
+                type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375], format_shape='NCTHW')
+        data_preprocessor = dict(data_preprocessor)
+        data_preprocessor.setdefault('type', 'ActionDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        encoder = dict(encoder)
+        if encoder.get('with_fc_norm', False):
+            raise ValueError('the UMT student has no fc_norm (it ends with `norm`); '
+                             'drop with_fc_norm from the encoder config')
+        encoder['with_fc_norm'] = False
+        self.encoder = MODELS.build(encoder)
+        self.teacher = MODELS.build(teacher)
+        self.mask_generator = MODELS.build(
+            mask_generator or dict(type='UMTMaskGenerator', mask_type='attention',
+                                   mask_ratio=0.8))
+        depth = self.encoder.depth
+        if not 1 <= num_return_layers <= depth:
+            raise ValueError(f'num_return_layers must be in [1, {depth}], got '
+                             f'{num_return_layers}')
+        self.return_layers = list(range(depth - num_return_layers, depth))
+        self.clip_decoder = MODELS.build(dict(
+            type='UMTAlignmentHeads', in_dims=self.encoder.embed_dims, out_dims=align_dims,
+            num_layers=num_return_layers))
+        self.align_dims = align_dims
+        num_tokens = self.encoder.grid[0] * self.encoder.grid[1] * self.encoder.grid[2]
+        self.register_buffer('clip_pos_embed',
+                             sincos_table_1d(num_tokens, self.encoder.embed_dims),
+                             persistent=False)
+        self._register_state_dict_hook(_drop_teacher_keys)
+        self._register_load_state_dict_pre_hook(self._keep_own_teacher)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _keep_own_teacher(self, state_dict: dict, prefix: str, *args) -> None:
+        """Load hook: the teacher always keeps the weights of its own file.
+
+        Checkpoints of this model hold no teacher keys (see :func:`_drop_teacher_keys`);
+        any ``teacher.*`` entry in ``state_dict`` is replaced by the current teacher
+        tensors so that loading neither reports them missing nor changes the teacher.
+        """
+        for key, value in self.teacher.state_dict(keep_vars=True).items():
+            state_dict[f'{prefix}{TEACHER}.{key}'] = value.detach()
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, inputs: torch.Tensor, data_samples: list | None = None,
+                mode: str = 'tensor'):
+        """Args:
+            inputs (torch.Tensor): Normalised clips ``(B, C, T, H, W)`` or
+                ``(B, V, C, T, H, W)`` (views are flattened into the batch).
+            data_samples (list, optional): Unused (pretraining needs no labels).
+                Defaults to None.
+            mode (str): ``'loss'`` returns the loss dict; ``'tensor'`` returns
+                ``(student_aligned, targets, mask)``. Defaults to 'tensor'.
+
+        Returns:
+            dict | tuple: See ``mode``.
+        """
+        if mode == 'loss':
+            return self.loss(inputs)
+        if mode == 'tensor':
+            return self.distill(inputs)
+        raise RuntimeError(f"UMTDistiller supports mode 'loss' and 'tensor', not {mode!r}: "
+                           'pretraining has no predictions; export the student with '
+                           'tools/export_pretrained.py and finetune it')
+
+    def distill(self, inputs: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Teacher, mask and student of one step.
+
+        Args:
+            inputs (torch.Tensor): ``(B, C, T, H, W)`` or ``(B, V, C, T, H, W)``.
+
+        Returns:
+            tuple: ``student_aligned (K, B, N_vis, C)``, ``targets (K, B, N_vis, C)``
+            (teacher features at the visible tokens) and the mask ``(B, N)``
+            (True = masked).
+        """
+        if inputs.ndim == 6:
+            inputs = inputs.flatten(0, 1)
+        batch = inputs.shape[0]
+        grid = (inputs.shape[2] // self.encoder.tubelet_size,
+                inputs.shape[3] // self.encoder.patch_size,
+                inputs.shape[4] // self.encoder.patch_size)
+        with torch.no_grad():
+            features, cls_attn = self.teacher(inputs)
+            mask = self.mask_generator(grid, batch, cls_attn=cls_attn, device=inputs.device)
+        num_layers = len(self.return_layers)
+        expected = (num_layers, batch, grid[0] * grid[1] * grid[2], self.align_dims)
+        if tuple(features.shape) != expected:
+            raise ValueError(
+                f'teacher features of shape {tuple(features.shape)} do not match the student: '
+                f'expected {expected} (returned blocks, clips, student tokens, align_dims). '
+                "Check the teacher's num_return_layers / output dims and that its "
+                'input_resolution / patch size give the same grid as the student')
+        targets = features[:, ~mask].reshape(num_layers, batch, -1, self.align_dims)
+        return self.student(inputs, mask)[1], targets, mask
+
+    def student(self, inputs: torch.Tensor, mask: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The student on the visible tokens.
+
+        Args:
+            inputs (torch.Tensor): ``(B, C, T, H, W)``.
+            mask (torch.Tensor): Bool ``(B, N)``, True = masked.
+
+        Returns:
+            tuple: The returned blocks after the final norm ``(K, B, N_vis, D)`` and the
+            aligned outputs ``(K, B, N_vis, C)``.
+        """
+        batch = inputs.shape[0]
+        returned = self.encoder.forward_masked(inputs, mask, self.return_layers)
+        normed = self.encoder.norm(returned)
+        pos = self.clip_pos_embed
+        if pos.shape[1] != mask.shape[1]:
+            pos = sincos_table_1d(mask.shape[1], pos.shape[-1]).to(pos.device)
+        pos = pos.expand(batch, -1, -1)[~mask].reshape(batch, -1, pos.shape[-1])
+        aligned = self.clip_decoder(normed + pos.type_as(normed).unsqueeze(0))
+        return normed, aligned
+
+    @staticmethod
+    def cosine_distance(aligned: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """``2 - 2 cos`` per token: ``(K, B, N_vis)`` from unit vectors ``(K, B, N_vis, C)``."""
+        return 2 - 2 * (aligned.float() * targets.float()).sum(dim=-1)
+
+    def loss(self, inputs: torch.Tensor, data_samples: list | None = None
+             ) -> dict[str, torch.Tensor]:
+        """The distillation loss and its per-block parts.
+
+        Args:
+            inputs (torch.Tensor): Normalised clips.
+            data_samples (list, optional): Unused. Defaults to None.
+
+        Returns:
+            dict: ``loss_distill`` (the mean over blocks, clips and visible tokens) and
+            ``cos_dist_block{i}`` (detached, for the log) for each aligned block ``i``.
+        """
+        aligned, targets, _ = self.distill(inputs)
+        distance = self.cosine_distance(aligned, targets)
+        losses = OrderedDict(loss_distill=distance.mean())
+        for block, per_block in zip(self.return_layers, distance.detach().mean(dim=(1, 2))):
+            losses[f'cos_dist_block{block}'] = per_block
+        return losses
+
+
+def _drop_teacher_keys(module: UMTDistiller, state_dict: dict, prefix: str,
+                       local_metadata: dict) -> None:
+    """State-dict hook: leave the frozen teacher out of every saved checkpoint."""
+    for key in [k for k in state_dict if k.startswith(f'{prefix}{TEACHER}.')]:
+        del state_dict[key]
