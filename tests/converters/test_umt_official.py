@@ -99,8 +99,11 @@ def test_pretrain_student_with_and_without_alignment_heads():
     assert report.missing == ['backbone.fc_norm.bias', 'backbone.fc_norm.weight']
     assert not report.unexpected and not report.mismatched
     resume = convert_official_pretrain(official, keep_alignment_heads=True)
-    assert torch.equal(resume['neck.heads.1.head.weight'], official['clip_decoder.1.head.weight'])
-    assert 'neck.norm.weight' in resume and len(resume) == len(official)
+    assert resume.keys() == official.keys()  # the UMTDistiller layout is the official one
+    assert torch.equal(resume['clip_decoder.1.head.weight'], official['clip_decoder.1.head.weight'])
+    assert 'encoder.norm.weight' in resume
+    module = convert_official_pretrain({f'module.{k}': v for k, v in official.items()}, True)
+    assert module.keys() == official.keys()
 
 
 def test_mmaction_port():
@@ -148,8 +151,9 @@ def test_cli_with_config_and_head_mapping(tmp_path, repo_root, shared_data):
         "model = dict(type='Recognizer3D', backbone=dict(type='UMTVisionTransformer', arch=dict("
         "embed_dims=32, depth=2, num_heads=2, mlp_ratio=2), img_size=32, num_frames=2),"
         " cls_head=dict(type='UMTHead', num_classes=600, in_channels=32))\n")
-    k710 = torch.nn.ModuleDict(dict(backbone=UMTVisionTransformer(arch=TINY, img_size=32, num_frames=2),
-                                    cls_head=UMTHead(num_classes=710, in_channels=32)))
+    k710 = torch.nn.ModuleDict(dict(
+        backbone=UMTVisionTransformer(arch=TINY, img_size=32, num_frames=2),
+        cls_head=UMTHead(num_classes=710, in_channels=32)))
     src = tmp_path / 'k710.pth'
     torch.save(to_official_finetune(k710.state_dict()), src)
     labels = shared_data / 'label_maps'
@@ -178,9 +182,9 @@ def test_reference_fixtures_through_the_converter(shared_data, name):
     cfg = fixture['config']
     model = MODELS.build(dict(
         type='Recognizer3D',
-        backbone=dict(type='UMTVisionTransformer', arch=dict(embed_dims=cfg['embed_dim'], depth=cfg['depth'],
-                                               num_heads=cfg['num_heads'],
-                                               mlp_ratio=cfg['mlp_ratio']),
+        backbone=dict(type='UMTVisionTransformer',
+                      arch=dict(embed_dims=cfg['embed_dim'], depth=cfg['depth'],
+                                num_heads=cfg['num_heads'], mlp_ratio=cfg['mlp_ratio']),
                       img_size=cfg['img_size'], num_frames=cfg['num_frames'],
                       tubelet_size=cfg['tubelet_size']),
         cls_head=dict(type='UMTHead', num_classes=cfg['num_classes'],

@@ -1,4 +1,5 @@
-"""A Recognizer3D with UMTVisionTransformer + UMTHead on a real video: train_step and 2-view test_step."""
+"""A Recognizer3D with UMTVisionTransformer + UMTHead on a real video: train_step and 2-view
+test_step."""
 import torch
 from mmaction.registry import MODELS, TRANSFORMS
 from mmengine.dataset import Compose, pseudo_collate

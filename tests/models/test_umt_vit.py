@@ -1,4 +1,5 @@
-"""UMTVisionTransformer: reference parity (fixtures), position table, feature maps, masked forward."""
+"""UMTVisionTransformer: reference parity (fixtures), position table, feature maps, masked
+forward."""
 import math
 
 import pytest
@@ -165,7 +166,8 @@ def test_arch_presets_layer_depth_and_registry():
 
 
 def test_state_dict_names_match_reference():
-    model = UMTVisionTransformer(arch=dict(embed_dims=32, depth=1, num_heads=2), img_size=32, num_frames=2)
+    model = UMTVisionTransformer(arch=dict(embed_dims=32, depth=1, num_heads=2), img_size=32,
+                                 num_frames=2)
     assert sorted(model.state_dict()) == sorted([
         'patch_embed.proj.weight', 'patch_embed.proj.bias', 'fc_norm.weight', 'fc_norm.bias',
         'blocks.0.norm1.weight', 'blocks.0.norm1.bias', 'blocks.0.attn.q_bias',
@@ -174,14 +176,15 @@ def test_state_dict_names_match_reference():
         'blocks.0.mlp.fc1.weight', 'blocks.0.mlp.fc1.bias', 'blocks.0.mlp.fc2.weight',
         'blocks.0.mlp.fc2.bias'])
     assert model.patch_embed.proj.kernel_size == (1, 16, 16)
-    scaled = UMTVisionTransformer(arch=dict(embed_dims=32, depth=1, num_heads=2), img_size=32, num_frames=2,
-                    init_values=0.1)
+    scaled = UMTVisionTransformer(arch=dict(embed_dims=32, depth=1, num_heads=2), img_size=32,
+                                  num_frames=2, init_values=0.1)
     torch.testing.assert_close(scaled.blocks[0].gamma_1, torch.full((32,), 0.1))
 
 
 def test_init_cfg_truncnormal_and_layernorm():
     torch.manual_seed(0)
-    model = UMTVisionTransformer(arch=dict(embed_dims=64, depth=1, num_heads=2), img_size=32, num_frames=2)
+    model = UMTVisionTransformer(arch=dict(embed_dims=64, depth=1, num_heads=2), img_size=32,
+                                 num_frames=2)
     model.init_weights()
     fc1 = model.blocks[0].mlp.fc1
     assert 0.015 < fc1.weight.std().item() < 0.025
@@ -196,7 +199,8 @@ def test_drop_path_linear_and_checkpointing_matches():
     assert [b.drop_path.drop_prob for b in model.blocks] == pytest.approx([0.0, 0.1, 0.2])
     x = torch.rand(2, 3, 2, 32, 32)
     plain = UMTVisionTransformer(arch=arch, img_size=32, num_frames=2)
-    ckpt = UMTVisionTransformer(arch=arch, img_size=32, num_frames=2, use_checkpoint=True, checkpoint_num=2)
+    ckpt = UMTVisionTransformer(arch=arch, img_size=32, num_frames=2, use_checkpoint=True,
+                                checkpoint_num=2)
     ckpt.load_state_dict(plain.state_dict())
     calls = []
     original = torch.utils.checkpoint.checkpoint

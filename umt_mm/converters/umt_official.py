@@ -111,32 +111,39 @@ def convert_official_finetune(state_dict: Mapping[str, torch.Tensor]) -> Ordered
 
 def convert_official_pretrain(state_dict: Mapping[str, torch.Tensor],
                               keep_alignment_heads: bool = False) -> OrderedDict:
-    """Official pretraining student (``encoder.*``, ``clip_decoder.*``) -> umt_mm keys.
+    """A pretraining student (official, or a ``UMTDistiller`` checkpoint) -> umt_mm keys.
 
     Args:
-        state_dict (Mapping): Official pretraining checkpoint.
-        keep_alignment_heads (bool): Keep ``encoder.norm`` (as ``neck.norm``) and the
-            ``clip_decoder.{k}`` alignment heads (as ``neck.heads.{k}``) for resuming
-            pretraining; drop them for finetuning. Defaults to False.
+        state_dict (Mapping): Official pretraining checkpoint (``encoder.*``,
+            ``clip_decoder.*``, optionally under ``module.``), or the ``state_dict`` of a
+            umt_mm ``UMTDistiller`` run (the same names).
+        keep_alignment_heads (bool): Keep the whole student in the distiller's layout
+            (``encoder.*`` with ``encoder.norm``, ``clip_decoder.{k}.*``) to continue
+            pretraining with ``UMTDistiller``; otherwise return the finetuning
+            initialisation (``backbone.*``; ``encoder.norm`` and the alignment heads are
+            dropped, ``fc_norm`` and the head start fresh, as the reference's finetuning
+            loader does). Defaults to False.
 
     Returns:
-        OrderedDict: ``backbone.*`` keys (plus ``neck.*`` when kept).
+        OrderedDict: ``backbone.*`` keys, or ``encoder.*`` + ``clip_decoder.*`` when
+        ``keep_alignment_heads``.
     """
     out = OrderedDict()
     for key, value in state_dict.items():
         name = key[len('module.'):] if key.startswith('module.') else key
         if name.startswith('clip_decoder.'):
             if keep_alignment_heads:
-                out['neck.heads.' + name[len('clip_decoder.'):]] = value
+                out[name] = value
             continue
+        if name.startswith('teacher.'):
+            continue  # a frozen teacher has no place in a student checkpoint
         name = _strip(name)
         if name == 'pos_embed':
             continue
-        if name.startswith('norm.'):
-            if keep_alignment_heads:
-                out['neck.' + name] = value
-            continue
-        out['backbone.' + name] = value
+        if keep_alignment_heads:
+            out['encoder.' + name] = value
+        elif not name.startswith('norm.'):
+            out['backbone.' + name] = value
     return out
 
 

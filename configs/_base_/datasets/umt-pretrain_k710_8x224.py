@@ -1,0 +1,32 @@
+# Data of the UMT pretraining recipes (umt_spec.md §3.1, §5 "Pretraining"): 8 frames, one per
+# TSN segment (datasets/mae.py), GroupMultiScaleCrop to 224 (scales 1, .875, .75, .66, max
+# distort 1, 13 fixed offsets) + horizontal flip 0.5, no colour jitter, no labels used.
+#
+# The K710 train list of the finetuning recipes (built by tools/data/build_k710_lists.py) is read
+# for its paths only. To pretrain on your own videos without any list file, set
+#   train_dataloader.dataset.ann_file=''  train_dataloader.dataset.data_prefix.video=FOLDER
+# and every video under FOLDER (recursively; mp4, avi, webm, mkv, ...) is used.
+data_root = 'data'
+ann_file_train = 'data/kinetics710/kinetics710_train_list_videos.txt'
+
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UMTSampleFrames', clip_len=8, style='tsn'),
+    dict(type='DecordDecode'),
+    dict(type='MultiScaleCrop', input_size=224, scales=(1, 0.875, 0.75, 0.66),
+         max_wh_scale_gap=1, random_crop=False, num_fixed_crops=13),
+    dict(type='Resize', scale=(224, 224), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs')
+]
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='VideoFolderDataset',
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        pipeline=train_pipeline))
