@@ -150,3 +150,20 @@ def test_training_loss_is_bce_times_rois_on_jittered_gt():
     bce = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 1:], labels[:, 1:])
     expected = bce * 3  # mean BCE x number of RoIs
     torch.testing.assert_close(losses['loss_action_cls'], expected)
+
+
+def test_roi_pooling_runs_in_fp32_under_bf16_autocast():
+    """mmcv's CPU RoIAlign has no bf16 kernel; the head pools in fp32 as the reference."""
+    model = tiny_detector()
+    head = model.roi_head
+    torch.manual_seed(2)
+    feat = torch.randn(1, 32, 8, 4, 6)
+    rois = torch.tensor([[0.0, 8.0, 4.0, 70.0, 60.0]])
+    metas = [dict(img_shape=(64, 96))]
+    with torch.no_grad():
+        ref = head._bbox_forward(feat, rois, metas)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            low = head._bbox_forward(feat.bfloat16(), rois, metas)
+    assert ref['bbox_feats'].dtype == low['bbox_feats'].dtype == torch.float32
+    torch.testing.assert_close(low['bbox_feats'], ref['bbox_feats'], rtol=2e-2, atol=2e-2)
+    torch.testing.assert_close(low['cls_score'].float(), ref['cls_score'], rtol=5e-2, atol=1e-4)

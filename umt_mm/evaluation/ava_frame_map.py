@@ -113,6 +113,6 @@ def format_ava_table(results: dict) -> str:
     lines.append('-' * 62)
     for key in ('overall', 'person_movement', 'object_manipulation', 'person_interaction'):
         lines.append(f'{key:<46}{100 * results[key]:7.2f}')
-    lines.append('(AP in %; "-": no detection of that class, left out of the mean as in '
-                 "MMAction2's ava_eval)")
+    lines.append('(AP in %; "-": no detection or no ground truth of that class, left out of '
+                 "the mean as in MMAction2's ava_eval)")
     return '\n'.join(lines) + '\n'

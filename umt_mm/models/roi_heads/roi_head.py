@@ -69,6 +69,26 @@ class UMTAVARoIHead(AVARoIHead):
                              'assigner and a sampler')
         super().init_assigner_sampler()
 
+    def _bbox_forward(self, x, rois, batch_img_metas, **kwargs) -> dict:
+        """RoI pooling in fp32 (outside autocast), then the classifier.
+
+        Under mixed precision the backbone's features are fp16 / bf16, which mmcv's
+        ``RoIAlign`` does not take on CPU (and not with fp32 RoIs on GPU); the reference's
+        ``torchvision.ops.roi_align`` runs in fp32 under autocast, so the features are cast
+        back to fp32 for pooling here as well.
+        """
+        feats = x if isinstance(x, tuple) else (x, )
+        feats = tuple(f.float() for f in feats)
+        device_type = feats[0].device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            bbox_feats, global_feat = self.bbox_roi_extractor(
+                feats if isinstance(x, tuple) else feats[0], rois.float())
+        if self.with_shared_head:
+            bbox_feats = self.shared_head(bbox_feats, feat=global_feat, rois=rois,
+                                          img_metas=batch_img_metas)
+        cls_score = self.bbox_head(bbox_feats)
+        return dict(cls_score=cls_score, bbox_feats=bbox_feats)
+
     @staticmethod
     def _image_size(data_sample) -> tuple[int, int]:
         height, width = data_sample.metainfo['img_shape'][:2]
