@@ -1,4 +1,5 @@
 """Backbones of umt_mm."""
+from .clip_teacher import CLIPVisionTeacher
 from .umt_vit import UMTVisionTransformer
 
-__all__ = ['UMTVisionTransformer']
+__all__ = ['UMTVisionTransformer', 'CLIPVisionTeacher']

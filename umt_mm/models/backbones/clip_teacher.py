@@ -1,0 +1,412 @@
+"""The frozen CLIP visual encoder that teaches the UMT student (spec §2)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmaction.registry import MODELS
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from ...converters.clip_checkpoint import (
+    infer_clip_arch,
+    load_clip_visual_state_dict,
+    read_hf_clip_config,
+    resize_clip_positional_embedding,
+)
+
+ARCH_PRESETS = {
+    'b16': dict(patch_size=16, width=768, layers=12, heads=12, output_dim=512),
+    'l14': dict(patch_size=14, width=1024, layers=24, heads=16, output_dim=768),
+}
+_AUTOCAST_DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16}
+
+
+class CLIPLayerNorm(nn.LayerNorm):
+    """LayerNorm computed in fp32 and cast back to the input dtype (CLIP's subclass)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = F.layer_norm(x.float(), self.normalized_shape, self.weight.float(),
+                           self.bias.float(), self.eps)
+        return out.to(x.dtype)
+
+
+class CLIPAttention(nn.Module):
+    """Multi-head self-attention with ``nn.MultiheadAttention``'s parameter names.
+
+    ``in_proj_weight`` / ``in_proj_bias`` hold q, k and v stacked, ``out_proj`` is the
+    output Linear. Attention runs through
+    :func:`torch.nn.functional.scaled_dot_product_attention`; with ``return_cls_attn``
+    the head-averaged softmax row of the CLS query over all keys is computed as well,
+    explicitly and for that one row only.
+
+    Args:
+        width (int): Channels.
+        heads (int): Heads.
+    """
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        if width % heads:
+            raise ValueError(f'width {width} is not divisible by heads {heads}')
+        self.heads = heads
+        self.head_dims = width // heads
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * width, width))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * width))
+        self.out_proj = nn.Linear(width, width)
+
+    def forward(self, x: Tensor, return_cls_attn: bool = False
+                ) -> tuple[Tensor, Tensor | None]:
+        """Args:
+            x (Tensor): Tokens ``(N, L, W)``, CLS first.
+            return_cls_attn (bool): Also return the CLS row of the attention.
+                Defaults to False.
+
+        Returns:
+            tuple: ``(N, L, W)`` output and, when asked, ``(N, L)`` fp32 head-averaged
+            attention of the CLS query (else None).
+        """
+        batch, length, width = x.shape
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        q, k, v = qkv.reshape(batch, length, 3, self.heads, self.head_dims).permute(
+            2, 0, 3, 1, 4).unbind(0)
+        cls_attn = None
+        if return_cls_attn:
+            logits = (q[:, :, :1] * self.head_dims ** -0.5) @ k.transpose(-2, -1)
+            cls_attn = logits.float().softmax(dim=-1).mean(dim=1)[:, 0]
+        out = self.attend(q, k, v)
+        out = out.transpose(1, 2).reshape(batch, length, width)
+        return self.out_proj(out), cls_attn
+
+    @staticmethod
+    def attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """Softmax attention ``(N, heads, L, d)`` through the fused kernel."""
+        return F.scaled_dot_product_attention(q, k, v)
+
+
+class CLIPMLP(nn.Module):
+    """``c_fc`` -> QuickGELU ``x * sigmoid(1.702 x)`` -> ``c_proj``.
+
+    Args:
+        width (int): Channels.
+        hidden (int): Hidden channels (``4 * width`` in CLIP).
+    """
+
+    def __init__(self, width: int, hidden: int) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(width, hidden)
+        self.c_proj = nn.Linear(hidden, width)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.c_fc(x)
+        return self.c_proj(x * torch.sigmoid(1.702 * x))
+
+
+class CLIPResidualBlock(nn.Module):
+    """CLIP's ``ResidualAttentionBlock``: pre-norm attention and MLP (LayerNorm eps 1e-5).
+
+    Args:
+        width (int): Channels.
+        heads (int): Heads.
+    """
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.attn = CLIPAttention(width, heads)
+        self.ln_1 = CLIPLayerNorm(width, eps=1e-5)
+        self.mlp = CLIPMLP(width, 4 * width)
+        self.ln_2 = CLIPLayerNorm(width, eps=1e-5)
+
+    def forward(self, x: Tensor, return_cls_attn: bool = False
+                ) -> tuple[Tensor, Tensor | None]:
+        out, cls_attn = self.attn(self.ln_1(x), return_cls_attn)
+        x = x + out
+        x = x + self.mlp(self.ln_2(x))
+        return x, cls_attn
+
+
+class CLIPTransformer(nn.Module):
+    """The stack of residual blocks (``transformer.resblocks.{i}``)."""
+
+    def __init__(self, width: int, layers: int, heads: int) -> None:
+        super().__init__()
+        self.resblocks = nn.ModuleList([CLIPResidualBlock(width, heads) for _ in range(layers)])
+
+
+@MODELS.register_module()
+class CLIPVisionTeacher(BaseModule):
+    """Frozen CLIP visual encoder, the teacher of UMT pretraining.
+
+    Frames are encoded independently (a CLS token per frame), exactly as the reference's
+    ``models/clip.py``: ``conv1`` (``[W, 3, 1, p, p]``, no bias) -> prepend
+    ``class_embedding`` -> ``+ positional_embedding`` -> ``ln_pre`` -> residual blocks
+    (QuickGELU, LayerNorm eps 1e-5 in fp32). The last ``num_return_layers`` blocks'
+    patch tokens go through the shared ``ln_post``, ``@ proj`` and L2 normalisation; the
+    last block also gives the head-averaged attention of its CLS query over the patches
+    (the semantic mask's weights). Parameter names are the reference's, so its extracted
+    files load as they are; OpenAI, Hugging Face and TorchScript files load through
+    :func:`umt_mm.converters.load_clip_visual_state_dict` (format detected from the file).
+
+    The teacher has no trainable state: every parameter has ``requires_grad=False``,
+    ``train()`` always leaves it in eval mode and the forward runs under ``no_grad``.
+
+    Args:
+        arch (str | dict): ``'b16'`` (patch 16, width 768, 12 layers, 12 heads, out 512),
+            ``'l14'`` (patch 14, width 1024, 24 layers, 16 heads, out 768) or a dict with
+            ``patch_size``, ``width``, ``layers``, ``output_dim`` and optionally ``heads``
+            (default ``width // 64``). Defaults to 'b16'.
+        input_resolution (int): Side the clip is encoded at (196 for L/14 in UMT); clips of
+            another size are bicubically resized to it (``F.interpolate`` on
+            ``[B, C*T, H, W]``, ``align_corners=False``). Defaults to 224.
+        num_return_layers (int): ``K``, the number of last blocks returned (ascending
+            block order). Defaults to 6.
+        autocast_dtype (str, optional): ``'bfloat16'`` or ``'float16'`` runs the forward
+            under autocast of the input's device type; None runs fp32. Outputs are fp32
+            either way. Defaults to None.
+        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads any
+            supported CLIP checkpoint (format detected from the file, positional table
+            resized to the input resolution). Without it the weights are CLIP's random
+            initialisation. Defaults to None.
+
+    Examples:
+        >>> import torch
+        >>> from mmaction.registry import MODELS
+        >>> import umt_mm  # noqa
+        >>> teacher = MODELS.build(dict(
+        ...     type='CLIPVisionTeacher', input_resolution=64, num_return_layers=2,
+        ...     arch=dict(patch_size=16, width=64, layers=3, output_dim=32)))
+        >>> features, cls_attn = teacher(torch.rand(2, 3, 4, 64, 64))
+        >>> features.shape, cls_attn.shape
+        (torch.Size([2, 2, 64, 32]), torch.Size([8, 16]))
+    """
+
+    def __init__(self,
+                 arch: str | dict = 'b16',
+                 input_resolution: int = 224,
+                 num_return_layers: int = 6,
+                 autocast_dtype: str | None = None,
+                 init_cfg: dict | None = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(arch, str):
+            if arch not in ARCH_PRESETS:
+                raise ValueError(f'unknown CLIPVisionTeacher arch {arch!r}; choose from '
+                                 f'{sorted(ARCH_PRESETS)} or pass a dict')
+            arch = ARCH_PRESETS[arch]
+        missing = {'patch_size', 'width', 'layers', 'output_dim'} - set(arch)
+        if missing:
+            raise ValueError(f'CLIPVisionTeacher arch dict lacks {sorted(missing)}')
+        self.patch_size = int(arch['patch_size'])
+        self.width = int(arch['width'])
+        self.layers = int(arch['layers'])
+        self.heads = int(arch.get('heads') or max(self.width // 64, 1))
+        self.output_dim = int(arch['output_dim'])
+        if input_resolution % self.patch_size:
+            raise ValueError(f'input_resolution {input_resolution} is not a multiple of the '
+                             f'patch size {self.patch_size}')
+        if not 1 <= num_return_layers <= self.layers:
+            raise ValueError(f'num_return_layers must be in [1, {self.layers}], '
+                             f'got {num_return_layers}')
+        if autocast_dtype is not None and autocast_dtype not in _AUTOCAST_DTYPES:
+            raise ValueError(f'autocast_dtype must be None or one of '
+                             f'{sorted(_AUTOCAST_DTYPES)}, got {autocast_dtype!r}')
+        self.input_resolution = int(input_resolution)
+        self.grid = self.input_resolution // self.patch_size
+        self.num_return_layers = int(num_return_layers)
+        self.autocast_dtype = autocast_dtype
+
+        width = self.width
+        scale = width ** -0.5
+        self.conv1 = nn.Conv3d(3, width, kernel_size=(1, self.patch_size, self.patch_size),
+                               stride=(1, self.patch_size, self.patch_size), bias=False)
+        self.class_embedding = nn.Parameter(scale * torch.randn(width))
+        self.positional_embedding = nn.Parameter(scale * torch.randn(self.grid ** 2 + 1, width))
+        self.ln_pre = CLIPLayerNorm(width, eps=1e-5)
+        self.transformer = CLIPTransformer(width, self.layers, self.heads)
+        self.ln_post = CLIPLayerNorm(width, eps=1e-5)
+        self.proj = nn.Parameter(scale * torch.randn(width, self.output_dim))
+        self._init_random()
+        self._freeze()
+        super().train(False)
+
+    # ------------------------------------------------------------------ frozen state
+    def _init_random(self) -> None:
+        """CLIP's ``initialize_parameters`` for the visual tower (used without a checkpoint)."""
+        attn_std = self.width ** -0.5
+        proj_std = attn_std * (2 * self.layers) ** -0.5
+        fc_std = (2 * self.width) ** -0.5
+        for block in self.transformer.resblocks:
+            nn.init.normal_(block.attn.in_proj_weight, std=attn_std)
+            nn.init.normal_(block.attn.out_proj.weight, std=proj_std)
+            nn.init.zeros_(block.attn.out_proj.bias)
+            nn.init.normal_(block.mlp.c_fc.weight, std=fc_std)
+            nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
+
+    def _freeze(self) -> None:
+        for param in self.parameters():
+            param.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> CLIPVisionTeacher:
+        """The teacher stays in eval mode whatever ``mode`` is."""
+        return super().train(False)
+
+    def init_weights(self) -> None:
+        """Load ``init_cfg``'s checkpoint (any supported format); keep everything frozen."""
+        cfg = self.init_cfg
+        if isinstance(cfg, list) and len(cfg) == 1:
+            cfg = cfg[0]
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            if 'checkpoint' not in cfg:
+                raise ValueError("CLIPVisionTeacher init_cfg type='Pretrained' needs "
+                                 "'checkpoint'")
+            self.load_checkpoint(cfg['checkpoint'])
+            self._is_init = True
+        elif cfg is not None:
+            super().init_weights()
+        self._freeze()
+        super().train(False)
+
+    def load_checkpoint(self, path: str | Path, trusted: bool = False) -> str:
+        """Load CLIP visual weights from any supported file, strictly.
+
+        The positional table is resized bicubically (CLS kept) when the checkpoint's grid
+        differs from ``input_resolution // patch_size`` (OpenAI L/14 at 196: 16x16 -> 14x14).
+
+        Args:
+            path (str | Path): The checkpoint (see
+                :func:`umt_mm.converters.load_clip_visual_state_dict`).
+            trusted (bool): Allow arbitrary pickled objects in torch files. Defaults to False.
+
+        Returns:
+            str: The detected format.
+
+        Raises:
+            ValueError: If the checkpoint's architecture is not this teacher's, or keys are
+                missing / unexpected / mis-shaped.
+        """
+        state, fmt = load_clip_visual_state_dict(path, trusted=trusted)
+        state = self.adapt_state_dict(state, source=str(path))
+        if fmt.startswith('huggingface'):
+            hf_cfg = read_hf_clip_config(path)
+            if hf_cfg is not None and hf_cfg['heads'] != self.heads:
+                raise ValueError(f"{path}: {hf_cfg['file']} has {hf_cfg['heads']} attention "
+                                 f'heads, the teacher {self.heads}; set heads in the arch dict')
+        self.load_state_dict(state, strict=True)
+        self._freeze()
+        MMLogger.get_current_instance().info(
+            f'CLIPVisionTeacher: loaded {path} ({fmt}), {len(state)} tensors')
+        return fmt
+
+    def adapt_state_dict(self, state: dict, source: str = '<state dict>',
+                         strict: bool = True) -> dict:
+        """Check a teacher-layout state dict against this teacher and resize its table.
+
+        Args:
+            state (dict): From :func:`umt_mm.converters.load_clip_visual_state_dict`.
+            source (str): Where it came from, for errors. Defaults to '<state dict>'.
+            strict (bool): Also raise on missing / unexpected / mis-shaped keys (else
+                only on an architecture mismatch). Defaults to True.
+
+        Returns:
+            dict: The state dict with the positional table at this teacher's grid.
+
+        Raises:
+            ValueError: On an architecture mismatch or any missing / unexpected /
+                mis-shaped key.
+        """
+        arch = infer_clip_arch(state)
+        ours = dict(patch_size=self.patch_size, width=self.width, layers=self.layers,
+                    output_dim=self.output_dim)
+        diff = {k: (arch[k], v) for k, v in ours.items() if arch[k] != v}
+        if diff:
+            found = ', '.join(f'{k} {a}' for k, (a, _) in diff.items())
+            wanted = ', '.join(f'{k} {b}' for k, (_, b) in diff.items())
+            raise ValueError(f'{source}: the checkpoint is a CLIP with {found}, but the '
+                             f'teacher is configured with {wanted} (arch of the checkpoint: '
+                             f'{arch})')
+        state = dict(state)
+        state['positional_embedding'] = resize_clip_positional_embedding(
+            state['positional_embedding'], self.grid)
+        if not strict:
+            return state
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        mismatched = [f'{k}: checkpoint {list(state[k].shape)} vs teacher {list(own[k].shape)}'
+                      for k in sorted(set(own) & set(state)) if state[k].shape != own[k].shape]
+        if missing or unexpected or mismatched:
+            raise ValueError(f'{source}: does not match the teacher: missing {missing}, '
+                             f'unexpected {unexpected}, mis-shaped {mismatched}')
+        return state
+
+    # ------------------------------------------------------------------ forward
+    def _resize_input(self, x: Tensor) -> Tensor:
+        batch, channels, frames, height, width = x.shape
+        if height == width == self.input_resolution:
+            return x
+        x = F.interpolate(x.reshape(batch, channels * frames, height, width),
+                          size=(self.input_resolution, self.input_resolution),
+                          mode='bicubic', align_corners=False)
+        return x.reshape(batch, channels, frames, self.input_resolution, self.input_resolution)
+
+    def _project(self, tokens: Tensor, batch: int) -> Tensor:
+        """Patch tokens ``(B*T, HW, W)`` -> ``(B, T*HW, C)`` through ln_post, proj and L2."""
+        x = self.ln_post(tokens) @ self.proj.to(tokens.dtype)
+        x = x.float().reshape(batch, -1, self.output_dim)
+        return x / x.norm(dim=-1, keepdim=True)
+
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = self._resize_input(x)
+        batch, _, frames = x.shape[:3]
+        frames_2d = x.transpose(1, 2).flatten(0, 1)  # (B*T, 3, H, W), frame-major per sample
+        tokens = F.conv2d(frames_2d, self.conv1.weight[:, :, 0].to(frames_2d.dtype),
+                          stride=self.patch_size)
+        tokens = tokens.flatten(2).transpose(1, 2)  # (B*T, HW, W), (h, w) order
+        cls = self.class_embedding.to(tokens.dtype).expand(tokens.shape[0], 1, -1)
+        x = torch.cat((cls, tokens), dim=1) + self.positional_embedding.to(tokens.dtype)
+        x = self.ln_pre(x)
+        first_returned = self.layers - self.num_return_layers
+        features, cls_attn = [], None
+        for index, block in enumerate(self.transformer.resblocks):
+            last = index == self.layers - 1
+            x, attn = block(x, return_cls_attn=last)
+            if last:
+                cls_attn = attn
+            if index >= first_returned:
+                features.append(self._project(x[:, 1:], batch))
+        return torch.stack(features), cls_attn[:, 1:].float()
+
+    @torch.no_grad()
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Teacher targets and CLS attention of a clip.
+
+        Args:
+            x (Tensor): ``(B, 3, T, H, W)``, ImageNet-normalised (the student's input).
+
+        Returns:
+            tuple[Tensor, Tensor]: ``features`` ``(K, B, T*h*w, output_dim)`` fp32, each
+            returned block's patch tokens through ``ln_post``, ``proj`` and L2
+            normalisation, token order (t, h, w); and ``cls_attn`` ``(B*T, h*w)`` fp32,
+            the head-averaged softmax attention of the last block's CLS query over all
+            ``1 + h*w`` keys, patch columns only (rows sum to < 1).
+        """
+        if x.dim() != 5 or x.shape[1] != 3:
+            raise ValueError(f'CLIPVisionTeacher expects (B, 3, T, H, W), got {tuple(x.shape)}')
+        if self.autocast_dtype is None:
+            return self._forward(x)
+        with torch.autocast(device_type=x.device.type,
+                            dtype=_AUTOCAST_DTYPES[self.autocast_dtype]):
+            return self._forward(x)
+
+    @property
+    def num_patches(self) -> int:
+        """Patches per frame at ``input_resolution``."""
+        return self.grid * self.grid
+
+    def extra_repr(self) -> str:
+        return (f'patch={self.patch_size}, width={self.width}, layers={self.layers}, '
+                f'heads={self.heads}, output_dim={self.output_dim}, '
+                f'input_resolution={self.input_resolution}, K={self.num_return_layers}, '
+                f'autocast={self.autocast_dtype}')
