@@ -1,5 +1,5 @@
 """Models of umt_mm (registered into MMAction2's MODELS registry)."""
-from .backbones import UMTVisionTransformer
+from .backbones import CLIPVisionTeacher, UMTVisionTransformer
 from .blending import UMTMixupCutmix
 from .data_preprocessors import UMTDetDataPreprocessor
 from .distillers import UMTAlignmentHeads, UMTDistiller, UMTMaskGenerator
@@ -8,4 +8,5 @@ from .roi_heads import UMTAVARoIHead, UMTBBoxHeadAVA  # AVA detection (MMDet's M
 
 __all__ = ['UMTVisionTransformer', 'UMTHead', 'UMTMixupCutmix', 'UMTDistiller', 'UMTMaskGenerator',
            'UMTAlignmentHeads',
-           'UMTDetDataPreprocessor', 'UMTAVARoIHead', 'UMTBBoxHeadAVA']
+           'UMTDetDataPreprocessor', 'UMTAVARoIHead', 'UMTBBoxHeadAVA',
+           'CLIPVisionTeacher']
