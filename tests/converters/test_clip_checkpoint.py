@@ -1,4 +1,5 @@
 """CLIP teacher checkpoints: every supported format gives the same teacher outputs."""
+import copy
 import importlib.util
 import json
 import pickle
@@ -153,10 +154,13 @@ def clip_files(tmp_path_factory):
     state = model.state_dict()
     files = {}
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        warnings.simplefilter('ignore')
         traced = torch.jit.trace(model, torch.randn(1, 3, SIZE, SIZE))
+        traced_fp16 = copy.deepcopy(traced).half()  # as OpenAI released them
     files['torchscript'] = root / 'ViT-tiny.pt'
     torch.jit.save(traced, str(files['torchscript']))
+    files['torchscript_fp16'] = root / 'ViT-tiny-fp16.pt'
+    torch.jit.save(traced_fp16, str(files['torchscript_fp16']))
     files['openai'] = root / 'openai_state.pth'
     torch.save(state, files['openai'])
     files['extracted'] = root / 'vit_tiny.pth'
@@ -172,6 +176,16 @@ def clip_files(tmp_path_factory):
     torch.save(hf, root / 'hf_bin' / 'pytorch_model.bin')
     (root / 'hf_bin' / 'config.json').write_text(json.dumps(hf_config()))
     files['hf_bin_dir'] = root / 'hf_bin'
+    (root / 'hf_sharded').mkdir()
+    names = list(hf)
+    shards = {'model-00001-of-00002.safetensors': names[:len(names) // 2],
+              'model-00002-of-00002.safetensors': names[len(names) // 2:]}
+    for shard, keys in shards.items():
+        save_file({k: hf[k] for k in keys}, str(root / 'hf_sharded' / shard))
+    (root / 'hf_sharded' / 'model.safetensors.index.json').write_text(json.dumps(dict(
+        metadata={}, weight_map={k: shard for shard, keys in shards.items() for k in keys})))
+    (root / 'hf_sharded' / 'config.json').write_text(json.dumps(hf_config()))
+    files['hf_sharded_dir'] = root / 'hf_sharded'
     teacher = CLIPVisionTeacher(arch=ARCH, input_resolution=SIZE, num_return_layers=2)
     teacher.load_checkpoint(files['openai'])
     files['ours'] = root / 'ours.pth'
@@ -185,10 +199,12 @@ def clip_files(tmp_path_factory):
 
 
 EXPECTED_FORMATS = {
-    'torchscript': 'openai-torchscript', 'openai': 'openai-state-dict', 'extracted': 'clip-visual',
-    'hf_safetensors_dir': 'huggingface-safetensors', 'hf_safetensors_file':
-    'huggingface-safetensors', 'hf_bin_dir': 'huggingface-bin', 'ours': 'clip-visual',
-    'distiller': 'umt_mm-distiller', 'fp16': 'openai-state-dict'}
+    'torchscript': 'openai-torchscript', 'torchscript_fp16': 'openai-torchscript',
+    'openai': 'openai-state-dict', 'fp16': 'openai-state-dict', 'extracted': 'clip-visual',
+    'ours': 'clip-visual', 'distiller': 'umt_mm-distiller',
+    'hf_safetensors_dir': 'huggingface-safetensors',
+    'hf_safetensors_file': 'huggingface-safetensors',
+    'hf_sharded_dir': 'huggingface-safetensors', 'hf_bin_dir': 'huggingface-bin'}
 
 
 @pytest.mark.parametrize('kind', sorted(EXPECTED_FORMATS))
@@ -201,7 +217,7 @@ def test_every_format_loads_the_same_weights(clip_files, kind):
     expected = {k[len('visual.'):]: v for k, v in reference.items() if k.startswith('visual.')}
     expected['conv1.weight'] = expected['conv1.weight'].unsqueeze(2)
     assert set(state) == set(expected)
-    tol = dict(atol=2e-3, rtol=2e-3) if kind == 'fp16' else dict(atol=0, rtol=0)
+    tol = dict(atol=2e-3, rtol=2e-3) if 'fp16' in kind else dict(atol=0, rtol=0)
     for key, value in expected.items():
         torch.testing.assert_close(state[key], value, **tol, msg=key)
 
@@ -211,7 +227,7 @@ def test_every_format_gives_identical_teacher_outputs(clip_files):
     clip = torch.randn(1, 3, 2, SIZE, SIZE)
     outputs = {}
     for kind in EXPECTED_FORMATS:
-        if kind == 'fp16':
+        if 'fp16' in kind:
             continue
         teacher = CLIPVisionTeacher(arch=ARCH, input_resolution=SIZE, num_return_layers=2,
                                     init_cfg=dict(type='Pretrained',

@@ -108,6 +108,22 @@ def test_teacher_is_frozen_whatever_happens(tmp_path):
         assert torch.equal(loaded.state_dict()[key], value)
 
 
+def test_init_cfg_list_and_a_second_init_weights(tmp_path):
+    teacher = CLIPVisionTeacher(arch=TINY, input_resolution=32, num_return_layers=1)
+    path = tmp_path / 't.pth'
+    torch.save(teacher.state_dict(), path)
+    loaded = CLIPVisionTeacher(
+        arch=TINY, input_resolution=32, num_return_layers=1,
+        init_cfg=[dict(type='Constant', layer='Linear', val=0.5, bias=0.0),
+                  dict(type='Pretrained', checkpoint=str(path))])
+    loaded.init_weights()  # the checkpoint wins over the other entries, as in MMEngine
+    for key, value in teacher.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    path.unlink()
+    loaded.init_weights()  # already initialised: does not read the file again
+    assert not any(p.requires_grad for p in loaded.parameters())
+
+
 def test_bfloat16_autocast_is_close_to_fp32():
     torch.manual_seed(0)
     fp32 = CLIPVisionTeacher(arch=TINY, input_resolution=32, num_return_layers=2)

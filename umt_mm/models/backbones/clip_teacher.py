@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, PretrainedInit, initialize
 from torch import Tensor
 
 from ...converters.clip_checkpoint import (
@@ -253,18 +253,29 @@ class CLIPVisionTeacher(BaseModule):
         return super().train(False)
 
     def init_weights(self) -> None:
-        """Load ``init_cfg``'s checkpoint (any supported format); keep everything frozen."""
-        cfg = self.init_cfg
-        if isinstance(cfg, list) and len(cfg) == 1:
-            cfg = cfg[0]
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            if 'checkpoint' not in cfg:
+        """Load ``init_cfg``'s checkpoint (any supported format); keep everything frozen.
+
+        A ``Pretrained`` entry is read by :meth:`load_checkpoint` (not by MMEngine's
+        ``PretrainedInit``, which knows none of the CLIP formats); other entries of a list
+        are applied first, as MMEngine does.
+        """
+        if self._is_init:
+            self._freeze()
+            return
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else (
+            [self.init_cfg] if self.init_cfg else [])
+        pretrained = [c for c in cfgs if c.get('type') in ('Pretrained', PretrainedInit)]
+        others = [c for c in cfgs if c not in pretrained]
+        if len(pretrained) > 1:
+            raise ValueError('CLIPVisionTeacher init_cfg has more than one Pretrained entry')
+        if others:
+            initialize(self, others)
+        if pretrained:
+            if 'checkpoint' not in pretrained[0]:
                 raise ValueError("CLIPVisionTeacher init_cfg type='Pretrained' needs "
                                  "'checkpoint'")
-            self.load_checkpoint(cfg['checkpoint'])
-            self._is_init = True
-        elif cfg is not None:
-            super().init_weights()
+            self.load_checkpoint(pretrained[0]['checkpoint'])
+        self._is_init = True
         self._freeze()
         super().train(False)
 
