@@ -133,6 +133,8 @@ val_dataloader = dict(
         label_file=label_file,
         proposal_file=proposal_file_val,
         person_det_score_thr=0.8,
+        # like the reference: also the timestamps with person boxes but no annotation
+        include_unannotated=True,
         pipeline=val_pipeline_frames,
         data_prefix=dict(img=data_root),
         use_frames=True,
@@ -140,9 +142,12 @@ val_dataloader = dict(
         test_mode=True))
 test_dataloader = val_dataloader
 
+# the official AVA protocol (as the reference's evaluation); every action score is written
+# (action_thr 0, the reference's action_thresh 0); frame mAP overall and per class go to the
+# work dir
 val_evaluator = dict(
     type='UMTAVAMetric', ann_file=ann_file_val, label_file=label_file,
-    exclude_file=exclude_file_val, num_workers=8)
+    exclude_file=exclude_file_val, protocol='official', action_thr=0.0, num_workers=8)
 test_evaluator = val_evaluator
 
 # ----------------------------------------------------------------------------- schedule

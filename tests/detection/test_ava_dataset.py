@@ -70,6 +70,27 @@ def test_test_mode_thresholds_proposals_and_drops_timestamps_without_any(ava, tm
     assert len(ds) == 3 and ds.report.get('timestamps_without_proposals', 0) == 0
 
 
+def test_unannotated_timestamps_of_annotated_videos_on_request(ava, tmp_path):
+    props = tmp_path / 'props.pkl'
+    with open(ava / 'ava_proposals_sample.pkl', 'rb') as f:
+        data = pickle.load(f)
+    data['0f39OWEqJ24,0950'] = np.array([[0.1, 0.1, 0.5, 0.5, 0.95]])  # annotated video
+    data['unknownvid1,0950'] = np.array([[0.1, 0.1, 0.5, 0.5, 0.95]])  # not in the csv
+    data['0f39OWEqJ24,1850'] = np.array([[0.1, 0.1, 0.5, 0.5, 0.95]])  # outside 900..1800
+    with open(props, 'wb') as f:
+        pickle.dump(data, f)
+    kwargs = dict(proposal_file=str(props), person_det_score_thr=0.8, test_mode=True)
+    plain = build(ava, tmp_path, **kwargs)
+    assert [plain.get_data_info(i)['img_key'] for i in range(len(plain))] == ['0f39OWEqJ24,0902']
+    ds = build(ava, tmp_path, include_unannotated=True, **kwargs)
+    keys = [ds.get_data_info(i)['img_key'] for i in range(len(ds))]
+    assert keys == ['0f39OWEqJ24,0902', '0f39OWEqJ24,0950']
+    assert ds.report['unannotated_timestamps_added'] == 1
+    info = ds.get_data_info(1)
+    assert info['gt_bboxes'].shape == (0, 4) and info['gt_labels'].shape == (0, 81)
+    np.testing.assert_allclose(info['proposal_scores'], [0.95])
+
+
 def test_report_is_logged(ava, tmp_path, capsys):
     from mmengine.logging import MMLogger
     MMLogger.get_instance('ava_report_test', log_level='INFO')

@@ -61,7 +61,9 @@ def test_config_has_the_reference_hyper_parameters(path):
     assert train_ds.pipeline[3].size == 224 and val_ds.pipeline[2].scale == (-1, 256)
     assert [t.type for t in cfg.val_pipeline_videos][:3] == [
         'DecordInit', 'UMTSampleAVAFrames', 'DecordDecode']
+    assert val_ds.include_unannotated and train_ds.get('include_unannotated') is None
     assert cfg.val_evaluator.type == 'UMTAVAMetric'
+    assert cfg.val_evaluator.protocol == 'official' and cfg.val_evaluator.action_thr == 0.0
     # schedule: lr 2.5e-4 x 128 / 256, AdamW, wd 0.05, layer decay, warmup 5 from 0
     opt = cfg.optim_wrapper
     assert opt.type == ('AmpOptimWrapper' if spec['amp'] else 'OptimWrapper')

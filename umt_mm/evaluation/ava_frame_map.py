@@ -21,19 +21,23 @@ GROUPS = {'person_movement': lambda k: k <= 14,
 
 def ava_frame_map(result_csv: str, label_file: str, ann_file: str,
                   exclude_file: str | None = None, custom_classes: list[int] | None = None,
-                  num_workers: int = 0, count_excluded_gt: bool = False) -> dict:
+                  num_workers: int = 0, protocol: str = 'official') -> dict:
     """Frame mAP@0.5IoU of AVA detections, with every class's AP.
 
-    The computation is MMAction2's ``ava_eval`` step for step (label map whitelist,
-    excluded timestamps removed, only timestamps with ground truth evaluated, PASCAL AP
-    per class, the mean over classes that have detections) with one correction: the
-    ground truth of excluded timestamps is not counted in a class's number of positives
-    (MMAction2 counts it, so every excluded box lowers the recall; the official
-    ActivityNet evaluation skips excluded timestamps entirely).
-    ``count_excluded_gt=True`` gives MMAction2's numbers exactly; without exclusions the
-    two agree. In addition it returns each class's AP and ground-truth count (``ap=None``
-    for a class without any detection, or without ground truth; as in MMAction2 such
-    classes stay out of the mean).
+    Two protocols, the same per-frame matching (MMAction2's ``tpfp_single``: greedy by
+    score, IoU >= 0.5, one detection per ground-truth box) and PASCAL AP per class:
+
+    * ``'official'`` (the ActivityNet AVA evaluation, and the UMT reference through
+      AlphAction): an excluded timestamp is ignored entirely (its ground truth is not a
+      positive), detections on timestamps without ground truth are false positives, and a
+      class with ground truth but no detection has AP 0 and counts in the mean.
+    * ``'mmaction'``: MMAction2's ``ava_eval`` exactly: the ground truth of excluded
+      timestamps still counts as positives (missed), only timestamps with ground truth are
+      scored, and classes without any detection stay out of the mean.
+
+    Without exclusions, with detections for every class and only on annotated timestamps
+    (as on ``ava_eval_sample``) both give the same number. Classes without ground truth
+    have no AP (``None``) in either.
 
     Args:
         result_csv (str): Detections ``video_id,timestamp,x1,y1,x2,y2,action_id,score``.
@@ -43,14 +47,16 @@ def ava_frame_map(result_csv: str, label_file: str, ann_file: str,
         custom_classes (list[int], optional): Evaluate only these ids. Defaults to None.
         num_workers (int): Processes for the per-frame matching (0: in this process).
             Defaults to 0.
-        count_excluded_gt (bool): Count the ground truth of excluded timestamps as
-            MMAction2's ``ava_eval`` does. Defaults to False.
+        protocol (str): ``'official'`` or ``'mmaction'``. Defaults to 'official'.
 
     Returns:
         dict: ``overall``, ``person_movement``, ``object_manipulation``,
         ``person_interaction`` and ``per_class`` (list of dicts with ``id``, ``name``,
         ``ap``, ``num_gt``).
     """
+    if protocol not in ('official', 'mmaction'):
+        raise ValueError(f"protocol must be 'official' or 'mmaction', got {protocol!r}")
+    official = protocol == 'official'
     with open(label_file) as f:
         categories, class_whitelist = read_labelmap(f)
     if custom_classes is not None:
@@ -67,11 +73,13 @@ def ava_frame_map(result_csv: str, label_file: str, ann_file: str,
             excluded = read_exclusions(f)
     with open(result_csv) as f:
         boxes, labels, scores = read_csv(f, class_whitelist)
-    counted = [v for k, v in gt_labels.items() if count_excluded_gt or k not in excluded]
+    counted = [v for k, v in gt_labels.items() if not (official and k in excluded)]
     all_gt = np.concatenate(counted) if counted else np.zeros(0, int)
     gt_count = {k: int(np.sum(all_gt == k)) for k in class_whitelist}
-    tups = [(gt_boxes[k], gt_labels[k], boxes[k], labels[k], scores[k])
-            for k in gt_boxes if k not in excluded]
+    keys = sorted(set(gt_boxes) | set(boxes)) if official else list(gt_boxes)
+    tups = [(gt_boxes.get(k, np.zeros((0, 4))), gt_labels.get(k, []), boxes.get(k, []),
+             labels.get(k, []), scores.get(k, []))
+            for k in keys if k not in excluded]
     if num_workers > 0:
         with multiprocessing.Pool(num_workers) as pool:
             rets = pool.map(tpfp_single, tups)
@@ -83,18 +91,23 @@ def ava_frame_map(result_csv: str, label_file: str, ann_file: str,
             cls_scores[k].append(score[k])
             cls_tpfp[k].append(tpfp[k])
     aps = {}
-    for k in cls_scores:
+    for k in sorted(class_whitelist):
         if gt_count[k] == 0:
             # no positives: AP undefined (MMAction2 returns np.NAN here, gone in numpy 2)
-            aps[k] = float('nan')
+            if k in cls_scores:
+                aps[k] = float('nan')
+            continue
+        if k not in cls_scores:
+            if official:
+                aps[k] = 0.0  # positives, no detection
             continue
         precision, recall = metrics.compute_precision_recall(
             np.concatenate(cls_scores[k]), np.concatenate(cls_tpfp[k]), gt_count[k])
         aps[k] = float(metrics.compute_average_precision(precision, recall))
     results = {'overall': float(np.nanmean(list(aps.values()))) if aps else float('nan')}
     for group, member in GROUPS.items():
-        values = [ap for k, ap in aps.items() if member(k)]
-        results[group] = float(np.nanmean(values)) if values else float('nan')
+        values = [ap for k, ap in aps.items() if member(k) and not np.isnan(ap)]
+        results[group] = float(np.mean(values)) if values else float('nan')
     results['per_class'] = [
         dict(id=int(c['id']), name=c['name'],
              ap=None if np.isnan(aps.get(c['id'], np.nan)) else aps[c['id']],
@@ -113,6 +126,6 @@ def format_ava_table(results: dict) -> str:
     lines.append('-' * 62)
     for key in ('overall', 'person_movement', 'object_manipulation', 'person_interaction'):
         lines.append(f'{key:<46}{100 * results[key]:7.2f}')
-    lines.append('(AP in %; "-": no detection or no ground truth of that class, left out of '
-                 "the mean as in MMAction2's ava_eval)")
+    lines.append('(AP in %; "-": no AP (no ground truth, or no detection under the mmaction '
+                 'protocol), left out of the mean)')
     return '\n'.join(lines) + '\n'

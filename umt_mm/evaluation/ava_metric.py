@@ -20,10 +20,10 @@ class UMTAVAMetric(AVAMetric):
 
     The returned metrics are MMAction2's (``mAP/overall``, ``mAP/person_movement``,
     ``mAP/object_manipulation``, ``mAP/person_interaction``), computed by
-    :func:`umt_mm.evaluation.ava_frame_map`: equal to MMAction2's numbers except that the
-    ground truth of excluded timestamps no longer counts as missed (the AVA protocol;
-    ``count_excluded_gt=True`` restores MMAction2's count). Each evaluation also writes,
-    to ``out_dir``:
+    :func:`umt_mm.evaluation.ava_frame_map` under the official AVA protocol (excluded
+    timestamps ignored entirely, detections on timestamps without ground truth false
+    positives, undetected classes AP 0) or, with ``protocol='mmaction'``, exactly as
+    MMAction2's ``AVAMetric``. Each evaluation also writes, to ``out_dir``:
 
     * ``ava_map.json``: overall, group and per-class AP with ground-truth counts;
     * ``ava_map.txt``: the same as a readable table;
@@ -35,18 +35,20 @@ class UMTAVAMetric(AVAMetric):
             ``<work_dir>/<timestamp>/<timestamp>.log``); when there is no log file
             nothing is written. Defaults to None.
         num_workers (int): Processes for the per-frame matching. Defaults to 0.
-        count_excluded_gt (bool): MMAction2's count of excluded ground truth.
-            Defaults to False.
+        protocol (str): ``'official'`` or ``'mmaction'`` (see
+            :func:`umt_mm.evaluation.ava_frame_map`). Defaults to 'official'.
         **kwargs: :class:`AVAMetric` arguments (``ann_file``, ``exclude_file``,
             ``label_file``, ``action_thr``, ``num_classes``, ``custom_classes``...).
     """
 
     def __init__(self, *args, out_dir: str | None = None, num_workers: int = 0,
-                 count_excluded_gt: bool = False, **kwargs) -> None:
+                 protocol: str = 'official', **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if protocol not in ('official', 'mmaction'):
+            raise ValueError(f"protocol must be 'official' or 'mmaction', got {protocol!r}")
+        self.protocol = protocol
         self.out_dir = out_dir
         self.num_workers = num_workers
-        self.count_excluded_gt = count_excluded_gt
 
     def _resolve_out_dir(self) -> str | None:
         if self.out_dir is not None:
@@ -66,7 +68,7 @@ class UMTAVAMetric(AVAMetric):
             evaluated = ava_frame_map(
                 csv_file, self.label_file, self.ann_file, self.exclude_file,
                 custom_classes=None if self.custom_classes is None else self.custom_classes[1:],
-                num_workers=self.num_workers, count_excluded_gt=self.count_excluded_gt)
+                num_workers=self.num_workers, protocol=self.protocol)
             table = format_ava_table(evaluated)
             logger.info('\n' + table)
             if out_dir is not None:

@@ -42,6 +42,13 @@ class UMTAVADataset(AVADataset):
       ``proposal_scores`` (pack them with ``PackActionInputs(algorithm_keys=
       ('proposal_scores',))``).
 
+    * **Unannotated timestamps** (``include_unannotated``, test mode): the reference (and
+      the official AVA evaluation) also predicts on the timestamps of the annotated videos
+      that have person boxes but no ground-truth row, where every detection is a false
+      positive; MMAction2 only visits annotated timestamps. With this switch those
+      timestamps are added (with empty ground truth); ``UMTAVAMetric``'s official protocol
+      scores their detections as false positives.
+
     Every count (rows, clipped boxes, unlisted action ids, excluded timestamps, timestamps
     without proposals, clipped or dropped proposals) is logged once when the dataset is
     built and kept in :attr:`report`.
@@ -51,6 +58,8 @@ class UMTAVADataset(AVADataset):
             passes the threshold. Defaults to False (the reference).
         box_tolerance (float): How far outside [0, 1] a coordinate may be and still be
             clipped. Defaults to 0.05.
+        include_unannotated (bool): In test mode with proposals, also the proposal
+            timestamps of annotated videos without ground truth. Defaults to False.
         **kwargs: :class:`AVADataset` arguments (``ann_file``, ``pipeline``,
             ``exclude_file``, ``label_file``, ``proposal_file``,
             ``person_det_score_thr``, ``num_classes``, ``custom_classes``,
@@ -58,8 +67,10 @@ class UMTAVADataset(AVADataset):
     """
 
     def __init__(self, *args, keep_best_proposal: bool = False, box_tolerance: float = 0.05,
-                 lazy_init: bool = False, **kwargs) -> None:
+                 include_unannotated: bool = False, lazy_init: bool = False,
+                 **kwargs) -> None:
         self.keep_best_proposal = keep_best_proposal
+        self.include_unannotated = include_unannotated
         self.box_tolerance = float(box_tolerance)
         self.report: dict = defaultdict(int)
         super().__init__(*args, lazy_init=True, **kwargs)
@@ -142,10 +153,22 @@ class UMTAVADataset(AVADataset):
         shot_info = None
         if self.use_frames:
             shot_info = (0, (self.timestamp_end - self.timestamp_start) * self._FPS)
+        if self.include_unannotated and self.test_mode and self.proposals is not None:
+            videos = {key.split(',')[0] for key in records}
+            for img_key in sorted(self.proposals):
+                video_id, timestamp = img_key.rsplit(',', 1)
+                if (video_id in videos and img_key not in records
+                        and self.timestamp_start <= int(timestamp) <= self.timestamp_end):
+                    records[img_key] = []
+                    self.report['unannotated_timestamps_added'] += 1
         data_list = []
         for img_key, rows in records.items():
             video_id, timestamp = img_key.split(',')
-            bboxes, labels, entity_ids = self.parse_img_record(rows)
+            if rows:
+                bboxes, labels, entity_ids = self.parse_img_record(rows)
+            else:
+                bboxes, entity_ids = np.zeros((0, 4)), np.zeros(0, dtype=np.int64)
+                labels = np.zeros((0, self.num_classes), dtype=np.float32)
             path = video_id if self.data_prefix['img'] is None else osp.join(
                 self.data_prefix['img'], video_id)
             info = dict(video_id=video_id, timestamp=int(timestamp), img_key=img_key,
@@ -245,6 +268,9 @@ class UMTAVADataset(AVADataset):
             msg.append(f'{rep["rows_with_unlisted_actions"]} rows with action ids '
                        f'{rep["unlisted_action_ids"]} not in {self.label_file} (trained on, '
                        'not evaluated)')
+        if rep.get('unannotated_timestamps_added'):
+            msg.append(f'{rep["unannotated_timestamps_added"]} timestamps with person boxes but '
+                       'no ground truth added (their detections are false positives)')
         if rep.get('rows_not_in_custom_classes'):
             msg.append(f'{rep["rows_not_in_custom_classes"]} rows outside custom_classes dropped')
         if self.proposals is not None:
