@@ -283,6 +283,18 @@ def test_torchscript_is_read_without_running_it(clip_files, monkeypatch):
     assert state['conv1.weight'].dim() == 5
 
 
+def test_torchscript_archive_without_constants_is_still_recognised(tmp_path, clip_files):
+    stripped = tmp_path / 'no_constants.pt'
+    with zipfile.ZipFile(clip_files['files']['torchscript']) as zin, \
+            zipfile.ZipFile(stripped, 'w') as zout:
+        for item in zin.infolist():
+            if not item.filename.endswith('/constants.pkl'):
+                zout.writestr(item, zin.read(item))
+    state, fmt = load_clip_visual_state_dict(stripped)
+    assert fmt == 'openai-torchscript'
+    assert torch.equal(state['proj'], clip_files['state']['visual.proj'])
+
+
 def test_torchscript_with_a_foreign_global_is_refused(tmp_path, clip_files):
     src = clip_files['files']['torchscript']
     hostile = tmp_path / 'hostile.pt'

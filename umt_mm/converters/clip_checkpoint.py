@@ -175,11 +175,15 @@ class _TorchScriptUnpickler(pickle.Unpickler):
 
 
 def _torchscript_prefix(archive: zipfile.ZipFile) -> str | None:
-    """The archive folder (``'ViT-B-16/'``) when the zip is a TorchScript archive."""
+    """The archive folder (``'ViT-B-16/'``) when the zip is a TorchScript archive.
+
+    A TorchScript archive has ``<folder>/data.pkl`` beside ``<folder>/constants.pkl`` and
+    its code under ``<folder>/code/``; a ``torch.save`` zip has neither of the latter.
+    """
     names = archive.namelist()
     for name in names:
         parts = name.split('/')
-        if len(parts) == 2 and parts[1] == 'constants.pkl':
+        if len(parts) >= 2 and (parts[1] == 'constants.pkl' or parts[1] == 'code'):
             prefix = parts[0] + '/'
             if prefix + 'data.pkl' in names:
                 return prefix
@@ -223,7 +227,8 @@ def read_torchscript_tensors(path: str | Path) -> OrderedDict:
     with zipfile.ZipFile(path) as archive:
         prefix = _torchscript_prefix(archive)
         if prefix is None:
-            raise ValueError(f'{name}: not a TorchScript archive (no <folder>/constants.pkl)')
+            raise ValueError(f'{name}: not a TorchScript archive '
+                             '(no <folder>/constants.pkl or <folder>/code/)')
         order = archive.read(prefix + 'byteorder').decode().strip() \
             if prefix + 'byteorder' in archive.namelist() else 'little'
         if order != 'little':
