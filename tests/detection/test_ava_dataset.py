@@ -152,3 +152,18 @@ def test_frames_pipeline_reads_the_right_frames(ava, tmp_path):
     # key frame of 0902 is frame 60 (0-based) -> img_00061; first frame 60 - 29 = 31 -> img_00032
     assert out['frame_inds'].tolist() == list(range(32, 32 + 64, 8))
     assert [int(round(f.mean())) for f in out['imgs']][:2] == [32, 40]
+
+
+def test_merging_rows_by_box_equals_mmaction(ava, tmp_path):
+    from mmaction.datasets import AVADataset
+    ds = build(ava, tmp_path, exclude_file=None)
+    rows = []
+    for i, (box, label) in enumerate([((0.1, 0.2, 0.5, 0.9), 12), ((0.3, 0.2, 0.6, 0.9), 17),
+                                      ((0.1, 0.2, 0.5, 0.9), 79), ((0.3, 0.2, 0.6, 0.9), 12),
+                                      ((0.0, 0.0, 1.0, 1.0), 80)]):
+        rows.append(dict(entity_box=box, label=label, entity_id=i))
+    ours = ds.parse_img_record(rows)
+    theirs = AVADataset.parse_img_record(
+        ds, [dict(r, entity_box=np.array(r['entity_box'])) for r in rows])
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)

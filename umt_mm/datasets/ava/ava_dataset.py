@@ -1,6 +1,7 @@
 """MMAction2's AVADataset with the reference's proposal policy, checked rows and a report."""
 from __future__ import annotations
 
+import math
 import os.path as osp
 from collections import defaultdict
 
@@ -81,18 +82,44 @@ class UMTAVADataset(AVADataset):
             self._log_report()
 
     # ------------------------------------------------------------------ checks
-    def _check_box(self, values: list[float], where: str) -> np.ndarray:
-        box = np.asarray(values, dtype=np.float64)
+    def _check_box(self, values: list[float], where: str) -> tuple:
         tol = self.box_tolerance
-        if not np.all(np.isfinite(box)) or box.min() < -tol or box.max() > 1 + tol:
+        if not all(math.isfinite(v) and -tol <= v <= 1 + tol for v in values):
             raise ValueError(f'{where}: box {values} is not normalised to [0, 1] (AVA boxes are '
                              'x1,y1,x2,y2 divided by the frame width / height)')
-        clipped = box.clip(0.0, 1.0)
-        if not np.array_equal(clipped, box):
+        clipped = [min(max(v, 0.0), 1.0) for v in values]
+        if clipped != values:
             self.report['boxes_clipped'] += 1
         if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
             raise ValueError(f'{where}: empty box {values} (needs x2 > x1 and y2 > y1)')
-        return clipped
+        return tuple(clipped)
+
+    def parse_img_record(self, img_records: list[dict]) -> tuple:
+        """Merge the rows of one timestamp by box (MMAction2's result, in linear time).
+
+        Args:
+            img_records (list[dict]): Rows with ``entity_box`` (a tuple), ``label`` and
+                ``entity_id``.
+
+        Returns:
+            tuple: ``(bboxes (n, 4), labels, entity_ids (n,))``, boxes in order of first
+            appearance; labels multi-hot ``(n, num_classes)`` when ``multilabel``.
+        """
+        groups: dict[tuple, list] = {}
+        for rec in img_records:
+            box = tuple(rec['entity_box'])
+            if box not in groups:
+                groups[box] = [[], rec['entity_id']]
+            groups[box][0].append(rec['label'])
+        bboxes = np.array(list(groups), dtype=np.float64).reshape(-1, 4)
+        entity_ids = np.array([g[1] for g in groups.values()])
+        if self.multilabel:
+            labels = np.zeros((len(groups), self.num_classes), dtype=np.float32)
+            for i, (ids, _) in enumerate(groups.values()):
+                labels[i, ids] = 1.0
+        else:
+            labels = np.stack([np.array(ids) for ids, _ in groups.values()])
+        return bboxes, labels, entity_ids
 
     def _label_ids(self) -> set[int] | None:
         if self.label_file is None:
@@ -223,8 +250,13 @@ class UMTAVADataset(AVADataset):
                              f'array (n, 4 or 5), got {type(proposals).__name__}')
         thr = self.person_det_score_thr
         prepared = {}
-        for img_key, boxes in proposals.items():
-            where = f'{self.proposal_file}[{img_key!r}]'
+        for raw_key, boxes in proposals.items():
+            where = f'{self.proposal_file}[{raw_key!r}]'
+            try:
+                video_id, timestamp = str(raw_key).rsplit(',', 1)
+                img_key = f'{video_id},{int(timestamp):04d}'
+            except ValueError:
+                raise ValueError(f'{where}: keys must be "video_id,timestamp"') from None
             boxes = np.asarray(boxes, dtype=np.float64)
             if boxes.ndim != 2 or boxes.shape[1] not in (4, 5):
                 raise ValueError(f'{where}: expected an (n, 4) or (n, 5) array, got shape '
@@ -238,22 +270,20 @@ class UMTAVADataset(AVADataset):
                 keep = boxes[:, 4] >= boxes[:, 4].max()
             self.report['proposals_below_threshold'] += int((~keep).sum())
             boxes = boxes[keep][:self.num_max_proposals]
-            good = []
-            for box in boxes:
-                tol = self.box_tolerance
-                coords = box[:4]
-                if not np.all(np.isfinite(coords)) or coords.min() < -tol or coords.max() > 1 + tol:
-                    raise ValueError(f'{where}: proposal {coords.tolist()} is not normalised to '
-                                     '[0, 1]')
-                clipped = coords.clip(0.0, 1.0)
-                if not np.array_equal(clipped, coords):
-                    self.report['proposals_clipped'] += 1
-                if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
-                    self.report['proposals_empty_dropped'] += 1
-                    continue
-                good.append(np.append(clipped, box[4]))
-            if good:
-                prepared[img_key] = np.stack(good).astype(np.float32)
+            coords = boxes[:, :4]
+            tol = self.box_tolerance
+            bad = ~np.isfinite(coords).all(axis=1) | (coords.min(axis=1) < -tol) | (
+                coords.max(axis=1) > 1 + tol)
+            if bad.any():
+                raise ValueError(f'{where}: proposal {coords[bad][0].tolist()} is not '
+                                 'normalised to [0, 1]')
+            clipped = coords.clip(0.0, 1.0)
+            self.report['proposals_clipped'] += int((clipped != coords).any(axis=1).sum())
+            empty = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1])
+            self.report['proposals_empty_dropped'] += int(empty.sum())
+            if (~empty).any():
+                prepared[img_key] = np.concatenate(
+                    [clipped[~empty], boxes[~empty, 4:5]], axis=1).astype(np.float32)
         return prepared
 
     def _log_report(self) -> None:
