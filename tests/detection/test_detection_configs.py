@@ -156,3 +156,19 @@ def test_k710_checkpoint_with_dropped_head_initialises_the_detector(tmp_path):
             continue
         torch.testing.assert_close(param, recognizer.backbone.state_dict()[name], msg=name)
     torch.testing.assert_close(det.backbone.norm.weight, norm_before)
+
+
+def test_readme_video_switch_gives_the_video_pipelines(tmp_path):
+    """The child config of action_detection/README.md ("Frames or videos") as written there."""
+    text = (ROOT / 'action_detection/README.md').read_text()
+    block = text.split('### Frames or videos', 1)[1].split('```python\n', 1)[1].split('```')[0]
+    child = tmp_path / 'videos.py'
+    child.write_text(block.replace("_base_ = ['umt-base-p16", f"_base_ = ['{CONFIGS}/umt-base-p16"))
+    cfg = Config.fromfile(child)
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        ds = loader.dataset
+        assert ds.use_frames is False and ds.start_index == 0
+        assert ds.data_prefix.img == 'data/ava/videos_15min'
+        assert [t.type for t in ds.pipeline][:3] == ['DecordInit', 'UMTSampleAVAFrames',
+                                                     'DecordDecode']
+    assert cfg.val_dataloader.dataset.proposal_file.endswith('_alphaction.pkl')
