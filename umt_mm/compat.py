@@ -412,6 +412,57 @@ def fix_checkpoint_load_report() -> bool:
     return True
 
 
+
+def fix_cpu_fsdp() -> bool:
+    """Let MMEngine's ``FSDPStrategy`` (``FlexibleRunner``) shard a model over CPU processes.
+
+    Symptom: ``RuntimeError: Cannot access accelerator device when none is available.`` in
+    ``torch.distributed.fsdp``'s ``_init_device_handle``. Cause: ``FSDPStrategy._wrap_model``
+    passes ``device_id=int(LOCAL_RANK)`` (a CUDA device) to ``MMFullyShardedDataParallel``.
+    Fix (only when CUDA is unavailable): an integer ``device_id`` becomes the CPU; with the
+    gloo process group of :func:`fix_cpu_ddp` FSDP then trains on CPU processes. Second
+    symptom: saving with ``state_dict_cfg='full'`` kills rank 0 with a segmentation fault
+    (torch 2.13 CPU, ``offload_to_cpu=True``, which MMEngine's ``'full'`` sets); the
+    parameters already are on the CPU, so ``offload_to_cpu`` is turned off there. Remove
+    when MMEngine handles CPU launches.
+
+    Returns:
+        bool: Whether the patch was installed.
+    """
+    try:
+        from mmengine.model.wrappers import MMFullyShardedDataParallel
+    except ImportError:  # torch without FSDP
+        return False
+    original = MMFullyShardedDataParallel.__init__
+    if getattr(original, '_umt_mm_cpu', False):
+        return True
+
+    @functools.wraps(original)
+    def fsdp_init(self, module, *args, **kwargs):
+        if not _cuda_usable() and isinstance(kwargs.get('device_id'), int):
+            import torch
+            kwargs['device_id'] = torch.device('cpu')
+        original(self, module, *args, **kwargs)
+
+    fsdp_init._umt_mm_cpu = True
+    MMFullyShardedDataParallel.__init__ = fsdp_init
+
+    from mmengine._strategy import FSDPStrategy
+    original_cfg = FSDPStrategy._init_state_dict_cfg
+
+    @functools.wraps(original_cfg)
+    def init_state_dict_cfg(self, state_dict_cfg) -> None:
+        original_cfg(self, state_dict_cfg)
+        if not _cuda_usable():
+            for name in ('state_dict_config', 'optim_state_dict_config'):
+                config = getattr(self, name, None)
+                if getattr(config, 'offload_to_cpu', False):
+                    config.offload_to_cpu = False
+
+    FSDPStrategy._init_state_dict_cfg = init_state_dict_cfg
+    return True
+
+
 def apply_all() -> dict[str, bool]:
     """Apply every fix once.
 
@@ -427,4 +478,5 @@ def apply_all() -> dict[str, bool]:
         _APPLIED['strict_video_lists'] = fix_strict_video_lists()
         _APPLIED['atomic_local_writes'] = fix_atomic_local_writes()
         _APPLIED['checkpoint_load_report'] = fix_checkpoint_load_report()
+        _APPLIED['cpu_fsdp'] = fix_cpu_fsdp()
     return dict(_APPLIED)

@@ -1,8 +1,10 @@
-"""One step on 2 gloo processes with batch b each equals one step on 1 process with batch 2b."""
+"""One step on 2 gloo processes with batch b each equals one step on 1 process with batch 2b
+(DDP, and FSDP through MMEngine's FlexibleRunner)."""
 import os
 import socket
 import subprocess
 
+import pytest
 import torch
 from reliability_helpers import QUICKSTART
 
@@ -46,35 +48,62 @@ def _train(args, repo_root):
     return result
 
 
-def test_two_gloo_processes_equal_one_process_with_twice_the_batch(repo_root, toy_videos,
-                                                                   tmp_path, python):
+def _single_process_step(tmp_path, repo_root, toy):
+    """Train the one iteration in this process; return (initial, final) state dicts."""
     from mmengine.config import Config
     from mmengine.runner import Runner
-    lines = toy_videos['train_list'].read_text().splitlines()
-    assert len(lines) == 4  # 1 iteration: 2 processes x 2 videos, or 1 process x 4 videos
 
     from umt_mm.cli_config import prepare_train_cfg
-    one = tmp_path / 'one'  # the single process: in this one (tools/train.py's config edits)
-    cfg = Config.fromfile(str(_config(tmp_path, repo_root, toy_videos, 4)))
+    lines = toy['train_list'].read_text().splitlines()
+    assert len(lines) == 4  # 1 iteration: 2 processes x 2 videos, or 1 process x 4 videos
+    one = tmp_path / 'one'
+    cfg = Config.fromfile(str(_config(tmp_path, repo_root, toy, 4)))
     cfg.work_dir = str(one)
     runner = Runner.from_cfg(prepare_train_cfg(cfg, seed=0, no_validate=True))
     initial = {k: v.clone() for k, v in runner.model.state_dict().items()}
     runner.train()
-    two = tmp_path / 'two'
-    result = _train([python, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-                     f'--master_port={_free_port()}', 'tools/train.py',
-                     str(_config(tmp_path, repo_root, toy_videos, 2)), '--launcher', 'pytorch',
-                     '--work-dir', str(two), '--seed', '0', '--no-validate'], repo_root)
-    log = next(two.glob('*/*.log')).read_text()
-    assert 'Distributed training: True' in log, result.stdout[-2000:]
+    final = torch.load(one / 'epoch_1.pth', map_location='cpu')
+    assert final['meta']['iter'] == 1
+    return initial, final['state_dict']
 
-    single = torch.load(one / 'epoch_1.pth', map_location='cpu')
-    ddp = torch.load(two / 'epoch_1.pth', map_location='cpu')
-    assert single['meta']['iter'] == ddp['meta']['iter'] == 1
+
+def _assert_same_step(initial, single, other):
     largest_update = 0.0
-    for key, value in single['state_dict'].items():
-        other = ddp['state_dict'][key]
-        assert torch.allclose(value, other, rtol=0, atol=1e-5), (
-            key, (value - other).abs().max().item())
+    for key, value in single.items():
+        assert torch.allclose(value, other[key], rtol=0, atol=1e-5), (
+            key, (value - other[key]).abs().max().item())
         largest_update = max(largest_update, (value - initial[key]).abs().max().item())
     assert largest_update > 1e-3, 'the step changed nothing: the comparison would be empty'
+
+
+def _torchrun(python, config, work, repo_root):
+    result = _train([python, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+                     f'--master_port={_free_port()}', 'tools/train.py', str(config),
+                     '--launcher', 'pytorch', '--work-dir', str(work), '--seed', '0',
+                     '--no-validate'], repo_root)
+    log = next(work.glob('*/*.log')).read_text()
+    assert 'Distributed training: True' in log, result.stdout[-2000:]
+    return log
+
+
+def test_two_gloo_processes_equal_one_process_with_twice_the_batch(repo_root, toy_videos,
+                                                                   tmp_path, python):
+    initial, single = _single_process_step(tmp_path, repo_root, toy_videos)
+    two = tmp_path / 'two'
+    _torchrun(python, _config(tmp_path, repo_root, toy_videos, 2), two, repo_root)
+    ddp = torch.load(two / 'epoch_1.pth', map_location='cpu')
+    assert ddp['meta']['iter'] == 1
+    _assert_same_step(initial, single, ddp['state_dict'])
+
+
+@pytest.mark.slow
+def test_fsdp_flexible_runner_on_two_cpu_processes(repo_root, toy_videos, tmp_path, python):
+    """MMEngine's FSDPStrategy shards the tiny UMT over 2 gloo processes; same step as DDP."""
+    initial, single = _single_process_step(tmp_path, repo_root, toy_videos)
+    config = _config(tmp_path, repo_root, toy_videos, 2)
+    config.write_text(config.read_text() + "runner_type = 'FlexibleRunner'\n"
+                      "strategy = dict(type='FSDPStrategy', state_dict_cfg='full')\n")
+    work = tmp_path / 'fsdp'
+    _torchrun(python, config, work, repo_root)
+    fsdp = torch.load(work / 'epoch_1.pth', map_location='cpu')
+    _assert_same_step(initial, single, fsdp['state_dict'])
