@@ -25,3 +25,14 @@ visualizer = dict(type='ActionVisualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 load_from = None
 resume = False
+
+# Reliability switches of umt_mm, all off by default (README "Reliability"):
+# custom_hooks = [
+#     dict(type='NumericGuardHook', action='stop'),  # or 'skip': no step on a NaN/Inf loss/grad
+#     dict(type='ExactResumeHook'),  # --resume after a kill continues exactly (same losses)
+# ]
+# default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1000, by_epoch=False))
+# load_from_strict = True  # fail unless every key and shape of load_from matches the model
+# Unreadable videos: tools/train.py / tools/test.py --skip-bad-videos 0.01, or wrap a dataset:
+#   dataset=dict(type='SkipBadVideos', max_fraction=0.01, dataset=dict(type='VideoDataset', ...))
+#   plus custom_hooks=[dict(type='BadVideoReportHook')] (counts in bad_videos_*.json).
