@@ -1,0 +1,39 @@
+"""Write the eight-class motion video set used by the quickstart (no download).
+
+Example::
+
+    python tools/data/make_motion_dataset.py data/motion8 --train 40 --val 8 --test 8
+
+writes ``data/motion8/videos/*.mp4``, ``{train,val,test}_list.txt`` (MMAction2 ``VideoDataset``
+lists, paths relative to ``videos/``) and ``label_map.txt``. The classes come in time-reversed
+pairs (left/right, up/down, clockwise/counter-clockwise, approaching/receding), so only a model
+that uses the frame order can tell them apart. See ``umt_mm/datasets/motion_videos.py``.
+"""
+import argparse
+
+from umt_mm.datasets.motion_videos import MOTION_CLASSES, make_motion_video_dataset
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('out_dir', help='output folder (e.g. data/motion8)')
+    parser.add_argument('--train', type=int, default=40, help='training videos per class')
+    parser.add_argument('--val', type=int, default=8, help='validation videos per class')
+    parser.add_argument('--test', type=int, default=8, help='held-out test videos per class')
+    parser.add_argument('--frames', type=int, default=16, help='frames per video')
+    parser.add_argument('--height', type=int, default=64, help='frame height (multiple of 16)')
+    parser.add_argument('--width', type=int, default=80, help='frame width (multiple of 16)')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    paths = make_motion_video_dataset(
+        args.out_dir, num_train_per_class=args.train, num_val_per_class=args.val,
+        num_test_per_class=args.test, num_frames=args.frames, height=args.height,
+        width=args.width, seed=args.seed)
+    print(f'{len(MOTION_CLASSES)} classes: {", ".join(MOTION_CLASSES)}')
+    for key in ('videos', 'train_list', 'val_list', 'test_list', 'label_map'):
+        print(f'{key:>10}: {paths[key]}')
+
+
+if __name__ == '__main__':
+    main()
