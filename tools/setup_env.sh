@@ -20,8 +20,9 @@ PIP="$VENV/bin/python -m pip"
 STAMP="$VENV/.umt_mm_setup"
 say() { printf '[umt_mm setup] %s\n' "$*"; }
 
-want=$(cat setup.cfg pyproject.toml tools/setup_env.sh | sha256sum | cut -c1-16)
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && \
+want=$(cat setup.cfg setup.py MANIFEST.in pyproject.toml tools/setup_env.sh | sha256sum | cut -c1-16)
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -e umt_mm/.mim/tools/train.py && \
+      -e "$VENV/lib/python3.11/site-packages/umt_mm" ]] && \
    "$VENV/bin/python" -c 'import umt_mm, mmcv.ops' 2>/dev/null; then
   say "environment in $VENV is up to date (delete $STAMP to force a re-install)"
   exit 0
@@ -71,5 +72,15 @@ $PIP install -q --disable-pip-version-check mmcv==2.1.0 mmengine==0.10.7 mmactio
 $PIP install -q --disable-pip-version-check 'setuptools>=77,<82'
 say "installing umt_mm (editable) with test extras"
 $PIP install -q --disable-pip-version-check --no-build-isolation -e '.[tests]'
+# setup.py linked configs/, tools/, action_detection/ and model-index.yml into umt_mm/.mim.
+# openmim 0.3.9 looks for an installed package's files at <site-packages>/<name>; a PEP 660
+# editable install (the only editable mode of setuptools >= 80) leaves them in the checkout,
+# so `mim train/test/search umt_mm` need this link to it.
+SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [[ ! -e "$SITE/umt_mm" || -L "$SITE/umt_mm" ]]; then
+  ln -sfn "$(pwd)/umt_mm" "$SITE/umt_mm"
+else
+  say "warning: $SITE/umt_mm is a real folder (a non-editable install?); mim uses it"
+fi
 "$VENV/bin/python" -c 'import umt_mm, mmcv.ops, mmaction, mmdet; print("[umt_mm setup] ok: umt_mm", umt_mm.__version__, "mmaction", mmaction.__version__, "mmcv", __import__("mmcv").__version__)'
 echo "$want" > "$STAMP"
