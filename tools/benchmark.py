@@ -134,6 +134,11 @@ def main() -> None:
                         help='instead: UMT-B/16 AVA detector forward (8x256x320, 10 boxes), '
                         'sdpa vs naive attention, with peak memory')
     parser.add_argument('--child-detection', choices=['sdpa', 'naive'], help=argparse.SUPPRESS)
+    # --- UMT pretraining step (issue 8) ---
+    parser.add_argument('--pretrain', action='store_true',
+                        help='instead: one UMT-B/16 pretraining step with a CLIP-B/16 teacher '
+                        '(batch 1, 8x224), fused vs naive attention, and a bf16-autocast teacher')
+    parser.add_argument('--child-pretrain', choices=PRETRAIN_VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child_train:
@@ -144,6 +149,12 @@ def main() -> None:
         return
     if args.detection:
         detection_benchmark(args)
+        return
+    if args.child_pretrain:
+        child_pretrain(args)
+        return
+    if args.pretrain:
+        pretrain_benchmark(args)
         return
     from umt_mm.models.backbones import UMTVisionTransformer
     torch.manual_seed(0)
@@ -334,6 +345,124 @@ def child_detection(args: argparse.Namespace) -> None:
     with open('/proc/self/status') as f:
         peak = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) * 1024
     print(json.dumps(dict(peak_mib=(peak - baseline) / 2 ** 20)))
+
+
+# ---------------------------------------------------------------- UMT pretraining (issue 8)
+PRETRAIN_VARIANTS = ('sdpa', 'naive', 'sdpa_bf16_teacher')
+
+
+def naive_clip_attention_forward(self, x: torch.Tensor, return_cls_attn: bool = False):
+    """The reference teacher attention: explicit softmax(q k^T) v for every query, and in the
+    last block the full head-averaged attention matrix (``need_weights=True``), of which the
+    mask only uses the CLS row."""
+    batch, length, width = x.shape
+    qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+    q, k, v = qkv.reshape(batch, length, 3, self.heads, self.head_dims).permute(
+        2, 0, 3, 1, 4).unbind(0)
+    attn = ((q * self.head_dims ** -0.5) @ k.transpose(-2, -1)).softmax(dim=-1)
+    out = (attn @ v).transpose(1, 2).reshape(batch, length, width)
+    cls_attn = attn.mean(dim=1)[:, 0].float() if return_cls_attn else None
+    return self.out_proj(out), cls_attn
+
+
+@contextmanager
+def naive_pretraining(model: torch.nn.Module):
+    """Naive attention in the student (``naive_attention``) and in the CLIP teacher."""
+    from umt_mm.models.backbones.clip_teacher import CLIPAttention
+    patched = [m for m in model.modules() if isinstance(m, CLIPAttention)]
+    for m in patched:
+        m.forward = naive_clip_attention_forward.__get__(m)
+    try:
+        with naive_attention(model):
+            yield
+    finally:
+        for m in patched:
+            del m.forward
+
+
+def build_pretrain_step(variant: str = 'sdpa'):
+    """UMT-B/16 student + CLIP-B/16 teacher (random weights), AdamW, and one train step.
+
+    Returns:
+        tuple: ``(model, step)``; ``step()`` runs teacher, mask, student, loss, backward and
+        the optimizer step of one clip of 8x224 (the variant's attention applied inside).
+    """
+    from mmaction.registry import MODELS
+
+    import umt_mm  # noqa: F401
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='UMTDistiller', align_dims=512, num_return_layers=6,
+        encoder=dict(type='UMTVisionTransformer', arch='base', img_size=224, num_frames=8,
+                     drop_path_rate=0.1),
+        teacher=dict(type='CLIPVisionTeacher', arch='b16', input_resolution=224,
+                     num_return_layers=6,
+                     autocast_dtype='bfloat16' if variant == 'sdpa_bf16_teacher' else None)))
+    model.init_weights()
+    model.train()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                  lr=1.2e-3, betas=(0.9, 0.95), weight_decay=0.05)
+    x = torch.randn(1, 3, 8, 224, 224)
+
+    def step():
+        with naive_pretraining(model) if variant == 'naive' else _null():
+            optimizer.zero_grad(set_to_none=True)
+            model(x, mode='loss')['loss_distill'].backward()
+            optimizer.step()
+    return model, step
+
+
+def pretrain_benchmark(args: argparse.Namespace) -> None:
+    """fused vs naive pretraining step (alternating rounds) + bf16 teacher + peak memory."""
+    steps = {variant: build_pretrain_step(variant)[1] for variant in PRETRAIN_VARIANTS}
+    results: dict = {'cpu_capability': torch.backends.cpu.get_cpu_capability(),
+                     'threads': torch.get_num_threads()}
+    timed = time_interleaved({f'pretrain_{v}': steps[v] for v in PRETRAIN_VARIANTS},
+                             args.repeats)
+    for key, values in timed.items():
+        results[f'{key}_s'] = min(values)
+    # headline: per-round ratio ours / naive (target <= 0.60), median over rounds
+    results['time_ratio_sdpa_over_naive'] = _median(
+        [s / n for s, n in zip(timed['pretrain_sdpa'], timed['pretrain_naive'])])
+    results['time_ratio_bf16_teacher_over_sdpa'] = _median(
+        [b / s for b, s in zip(timed['pretrain_sdpa_bf16_teacher'], timed['pretrain_sdpa'])])
+    del steps
+    for variant in PRETRAIN_VARIANTS:
+        child = subprocess.run([sys.executable, __file__, '--child-pretrain', variant],
+                               capture_output=True, text=True, check=True)
+        measured = json.loads(child.stdout.strip().splitlines()[-1])
+        results[f'pretrain_{variant}_peak_mib'] = measured['peak_mib']
+    results['memory_ratio_sdpa_over_naive'] = (results['pretrain_sdpa_peak_mib'] /
+                                               results['pretrain_naive_peak_mib'])
+    print('| UMT-B/16 pretraining step, CLIP-B/16 teacher, batch 1, 8x224 | value |')
+    print('|---|---|')
+    for key, value in results.items():
+        print(f'| {key} | {value:.4g} |' if isinstance(value, float) else f'| {key} | {value} |')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=2)
+
+
+def child_pretrain(args: argparse.Namespace) -> None:
+    """Peak RSS of two pretraining steps above the RSS after building (fresh process)."""
+    _, step = build_pretrain_step(args.child_pretrain)
+    gc.collect()
+    baseline = _rss_bytes()
+    step()
+    step()  # the optimizer state exists from the second step on
+    print(json.dumps(dict(peak_mib=(_peak_rss_bytes() - baseline) / 2 ** 20)))
+
+
+def _rss_bytes() -> int:
+    """Current resident set size of this process."""
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def _peak_rss_bytes() -> int:
+    """``VmHWM``: the high-water mark of this process's own resident memory."""
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) * 1024
 
 
 if __name__ == '__main__':

@@ -43,8 +43,9 @@ class UMTDistiller(BaseModel):
         num_return_layers (int): ``K``, the last blocks aligned. Defaults to 6.
         mask_generator (dict): A ``UMTMaskGenerator`` config. Defaults to
             ``dict(type='UMTMaskGenerator', mask_type='attention', mask_ratio=0.8)``.
-        data_preprocessor (dict, optional): Defaults to ``ActionDataPreprocessor`` with
-            the ImageNet mean and std on 0-255 RGB and ``NCTHW``.
+        data_preprocessor (dict | nn.Module, optional): Defaults to
+            ``ActionDataPreprocessor`` with the ImageNet mean and std on 0-255 RGB and
+            ``NCTHW``.
         init_cfg (dict, optional): Defaults to None.
 
     Examples:
@@ -74,8 +75,10 @@ class UMTDistiller(BaseModel):
             data_preprocessor = dict(
                 type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
                 std=[58.395, 57.12, 57.375], format_shape='NCTHW')
-        data_preprocessor = dict(data_preprocessor)
-        data_preprocessor.setdefault('type', 'ActionDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # built from MMAction2's registry whatever the default scope is
+            data_preprocessor = MODELS.build(
+                dict(dict(type='ActionDataPreprocessor'), **data_preprocessor))
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         encoder = dict(encoder)
         if encoder.get('with_fc_norm', False):
