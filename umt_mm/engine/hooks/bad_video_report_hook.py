@@ -152,6 +152,8 @@ class BadVideoReportHook(Hook):
         left = self._left_out.get(split, [])
         if metrics is not None:
             metrics['bad_videos_left_out'] = len(left)
+        # RuntimeInfoHook (VERY_HIGH) has already copied the metrics for the LoggerHook
+        runner.message_hub.update_scalar(f'{split}/bad_videos_left_out', len(left))
         self._write(runner, split, len(wrapper), wrapper.max_fraction, left,
                     action='left out of the metric')
 
