@@ -35,7 +35,7 @@ class _RecordLoss(Hook):
         self.lrs[runner.iter + 1] = runner.optim_wrapper.get_lr()['lr'][0]
 
 
-def _run(repo_root, toy_videos, work, kill_at=None, resume=False, exact=True):
+def _run(repo_root, toy_videos, work, kill_at=None, resume=False, exact=True, workers=0):
     from mmengine.runner import Runner
 
     from umt_mm.cli_config import prepare_train_cfg
@@ -45,6 +45,8 @@ def _run(repo_root, toy_videos, work, kill_at=None, resume=False, exact=True):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, by_epoch=False,
                                         save_best=None)
     cfg.custom_hooks = [dict(type='ExactResumeHook')] if exact else []
+    cfg.train_dataloader.num_workers = workers
+    cfg.train_dataloader.persistent_workers = False
     prepare_train_cfg(cfg, seed=0, deterministic=True, resume='auto' if resume else None)
     runner = Runner.from_cfg(cfg)
     recorder = _RecordLoss()
@@ -66,18 +68,20 @@ def full_run(repo_root, toy_videos, tmp_path_factory):
     return work, full
 
 
-@pytest.mark.parametrize('kill_at', [2, 3])  # mid-epoch 1; at the start of epoch 2
-def test_kill_and_resume_gives_the_same_losses(kill_at, full_run, repo_root, toy_videos,
-                                               tmp_path):
+# mid-epoch 1; at the start of epoch 2; mid-epoch with 2 DataLoader workers (the killed and
+# resumed runs; the reference ran without workers: the augmentations do not depend on them)
+@pytest.mark.parametrize('kill_at, workers', [(2, 0), (3, 0), (2, 2)])
+def test_kill_and_resume_gives_the_same_losses(kill_at, workers, full_run, repo_root,
+                                               toy_videos, tmp_path):
     full_work, full = full_run
 
     work = tmp_path / 'killed'
-    _, killed = _run(repo_root, toy_videos, work, kill_at=kill_at)
+    _, killed = _run(repo_root, toy_videos, work, kill_at=kill_at, workers=workers)
     assert sorted(killed.losses) == list(range(1, kill_at))
     assert (work / f'iter_{kill_at - 1}.pth').exists()
     assert not list(work.glob('*.tmp-*')), 'temporary checkpoint files left behind'
 
-    runner, resumed = _run(repo_root, toy_videos, work, resume=True)
+    runner, resumed = _run(repo_root, toy_videos, work, resume=True, workers=workers)
     assert sorted(resumed.losses) == list(range(kill_at, 5))
     for it in resumed.losses:
         assert resumed.losses[it] == full.losses[it], f'iteration {it}'

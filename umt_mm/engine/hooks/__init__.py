@@ -1,7 +1,7 @@
 """Hooks for reliable runs: bad-video reports, exact resume, numeric guard."""
 from .bad_video_report_hook import BadVideoReportHook
-from .exact_resume_hook import ExactResumeHook, ResumableSampler
+from .exact_resume_hook import ExactResumeHook, PositionSeededDataset, ResumableSampler
 from .numeric_guard_hook import NonFiniteTrainingError, NumericGuardHook
 
-__all__ = ['BadVideoReportHook', 'ExactResumeHook', 'ResumableSampler', 'NumericGuardHook',
-           'NonFiniteTrainingError']
+__all__ = ['BadVideoReportHook', 'ExactResumeHook', 'ResumableSampler', 'PositionSeededDataset',
+           'NumericGuardHook', 'NonFiniteTrainingError']
