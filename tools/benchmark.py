@@ -316,8 +316,9 @@ def detection_benchmark(args: argparse.Namespace) -> None:
                               'det_fp32_naive': variant(True)}, args.repeats)
     for key, values in timed.items():
         results[f'{key}_s'] = min(values)
-    results['speedup_det_fp32'] = _median(
-        [n / s for n, s in zip(timed['det_fp32_naive'], timed['det_fp32_sdpa'])])
+    rounds = [n / s for n, s in zip(timed['det_fp32_naive'], timed['det_fp32_sdpa'])]
+    results['speedup_det_fp32'] = _median(rounds)
+    results['speedup_det_fp32_rounds'] = [round(r, 3) for r in rounds]
     for name in ('sdpa', 'naive'):
         child = subprocess.run([sys.executable, __file__, '--child-detection', name],
                                capture_output=True, text=True, check=True)
