@@ -105,11 +105,15 @@ def time_interleaved(fns: dict, repeats: int) -> dict:
     for fn in fns.values():
         fn()
     times = {name: [] for name in fns}
-    for _ in range(repeats):
+    for round_index in range(repeats):
         for name, fn in fns.items():
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
+        # progress on stderr (stdout carries the results table)
+        print(f'[benchmark] round {round_index + 1}/{repeats}: ' + ', '.join(
+            f'{name} {values[-1]:.3g} s' for name, values in times.items()),
+            file=sys.stderr, flush=True)
     return times
 
 

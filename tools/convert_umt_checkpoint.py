@@ -66,7 +66,9 @@ def main() -> None:
     args = parse_args()
     if args.drop_head and args.dataset:
         raise SystemExit('--drop-head and --dataset exclude each other')
+    print(f'[convert] 1/3 reading {args.src}', flush=True)
     state = load_state_dict_any(args.src, trusted=args.trusted)
+    print(f'[convert] 2/3 converting {len(state)} tensors (--kind {args.kind})', flush=True)
     if args.kind == 'finetune':
         converted = convert_official_finetune(state)
     elif args.kind == 'pretrain':
@@ -96,6 +98,7 @@ def main() -> None:
         model = MODELS.build(cfg.model)
         report = check_against(model.state_dict(), converted, strict=args.strict)
         print(f'[convert] against {args.config}: {report}')
+    print(f'[convert] 3/3 writing {args.dst}', flush=True)
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(dict(state_dict=converted, meta=meta), args.dst)
     print(f'[convert] wrote {len(converted)} tensors to {args.dst}')

@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT))
     from umt_mm.datasets.k710_lists import K710LabelConflictError, build_k710_lists
 
+    print(f'reading the {", ".join(args.order)} lists and writing K710 lists to {args.out_dir}',
+          flush=True)
     try:
         report = build_k710_lists(args.sources, args.k710_labels, args.out_dir,
                                   order=args.order, strict=args.strict)
