@@ -351,6 +351,28 @@ def fix_atomic_local_writes() -> bool:
     put._umt_mm_atomic = True
     LocalBackend.put = put
     LocalBackend.put_text = put_text
+
+    # ``CheckpointHook`` writes ``last_checkpoint`` with a plain ``open``: if that file is
+    # empty or names a checkpoint that is not there, ``--resume`` takes the newest one
+    import mmengine.runner.checkpoint as ckpt_mod
+    import mmengine.runner.runner as runner_mod
+    original_find = ckpt_mod.find_latest_checkpoint
+
+    @functools.wraps(original_find)
+    def find_latest_checkpoint(path: str):
+        found = original_find(path)
+        if found and ('://' in found or os.path.exists(found)):
+            return found
+        candidates = [os.path.join(path, n) for n in os.listdir(path)
+                      if n.endswith('.pth')] if os.path.isdir(path) else []
+        newest = max(candidates, key=os.path.getmtime) if candidates else None
+        if found is not None or newest is not None:
+            logger.warning('umt_mm: %s/last_checkpoint names %r, which does not exist; '
+                           'resuming from the newest checkpoint, %s', path, found, newest)
+        return newest
+
+    ckpt_mod.find_latest_checkpoint = find_latest_checkpoint
+    runner_mod.find_latest_checkpoint = find_latest_checkpoint
     return True
 
 

@@ -136,3 +136,19 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ['latest.pth']
     assert torch.equal(torch.load(path)['state_dict']['w'], torch.ones(3))
+
+
+@pytest.mark.parametrize('content', ['', 'work/iter_9.pth'])
+def test_resume_survives_a_broken_last_checkpoint_file(tmp_path, content):
+    """``--resume`` (Runner.load_or_resume) takes the newest checkpoint when the pointer is
+    truncated or stale, and the pointer when it is valid."""
+    import os
+
+    import mmengine.runner.runner as runner_mod
+    for name, age in (('iter_1.pth', 20), ('iter_2.pth', 10)):
+        (tmp_path / name).write_bytes(b'x')
+        os.utime(tmp_path / name, (1e9 - age, 1e9 - age))
+    (tmp_path / 'last_checkpoint').write_text(content)
+    assert runner_mod.find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_1.pth'))
+    assert runner_mod.find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_1.pth')
