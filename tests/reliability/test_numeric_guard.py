@@ -106,3 +106,34 @@ def test_amp_loss_scale_drops_are_logged():
 def test_bad_action():
     with pytest.raises(ValueError, match="'stop' or 'skip'"):
         NumericGuardHook(action='ignore')
+
+
+def test_fp16_amp_overflow_and_underflow_are_logged(monkeypatch):
+    """The AmpOptimWrapper path (MMEngine's GPU wrapper, here with torch's CPU GradScaler):
+    the scaler skips overflowing steps and the hook logs each loss-scale drop."""
+    from types import SimpleNamespace
+
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_wrapper_module
+    from mmengine.optim import AmpOptimWrapper
+    monkeypatch.setattr(amp_wrapper_module, 'is_cuda_available', lambda: True)
+    net = torch.nn.Linear(4, 2)
+    wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=0.1))
+    wrapper.loss_scaler = torch.amp.GradScaler('cpu', init_scale=16.0, growth_interval=1000)
+    hook = NumericGuardHook(min_loss_scale=4.0)
+    hook._runner = SimpleNamespace(iter=0, model=net)
+    hook._wrap(wrapper)
+    poison = []
+    net.weight.register_hook(lambda g: g * float('inf') if poison else g)
+    with CaptureLog() as log:
+        wrapper.update_params(net(torch.ones(1, 4)).sum())  # a normal step
+        stepped = net.weight.detach().clone()
+        poison.append(True)
+        for it in range(1, 4):
+            hook._runner.iter = it
+            wrapper.update_params(net(torch.ones(1, 4)).sum())
+    assert torch.equal(net.weight, stepped)  # every overflowing step was skipped
+    text = log.text
+    assert 'AMP overflow at iteration 2: loss scale 16 -> 8' in text
+    assert 'AMP overflow at iteration 4: loss scale 4 -> 2' in text
+    assert 'AMP loss-scale underflow at iteration 4: scale 2 < 4' in text
+    assert 'underflow at iteration 3' not in text
