@@ -407,8 +407,10 @@ def fix_checkpoint_load_report() -> bool:
     ``mmengine.runner.checkpoint.load_state_dict``: one report listing the three kinds of
     key, ``strict`` raises it, non-strict logs it as a warning saying which parameters
     keep their initial values. ``Runner.load_checkpoint`` takes ``strict`` from the
-    config key ``load_from_strict`` (default False) when the caller gives none.
-    Remove when MMEngine has a strict ``load_from``.
+    config key ``load_from_strict`` (default False) when the caller gives none, and
+    ``load_from_trusted = True`` (default False) lets it read a file with arbitrary pickled
+    objects (otherwise refused by the weights-only load). Remove when MMEngine has a
+    strict ``load_from``.
 
     Returns:
         bool: Whether the patch was installed.
@@ -427,8 +429,21 @@ def fix_checkpoint_load_report() -> bool:
                         revise_keys=[(r'^module.', '')]):  # noqa: B006 (MMEngine's default)
         if strict is None:
             strict = bool(self.cfg.get('load_from_strict', False)) if self.cfg else False
-        return original(self, filename, map_location=map_location, strict=strict,
-                        revise_keys=revise_keys)
+        if not (self.cfg and self.cfg.get('load_from_trusted', False)):
+            return original(self, filename, map_location=map_location, strict=strict,
+                            revise_keys=revise_keys)
+        logger.warning('umt_mm: load_from_trusted: %s is unpickled without the weights-only '
+                       'check; only for files you trust', filename)
+        previous = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
+        os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'  # read by each torch.load
+        try:
+            return original(self, filename, map_location=map_location, strict=strict,
+                            revise_keys=revise_keys)
+        finally:
+            if previous is None:
+                os.environ.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+            else:
+                os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = previous
 
     Runner.load_checkpoint = load_checkpoint
     return True

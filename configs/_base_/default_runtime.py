@@ -33,6 +33,7 @@ resume = False
 # ]
 # default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1000, by_epoch=False))
 # load_from_strict = True  # fail unless every key and shape of load_from matches the model
+# load_from_trusted = True  # allow pickled objects in load_from (files you trust only)
 # Unreadable videos: tools/train.py / tools/test.py --skip-bad-videos 0.01, or wrap a dataset:
 #   dataset=dict(type='SkipBadVideos', max_fraction=0.01, dataset=dict(type='VideoDataset', ...))
 #   plus custom_hooks=[dict(type='BadVideoReportHook')] (counts in bad_videos_*.json).

@@ -82,3 +82,26 @@ def test_pickled_object_in_load_from_is_refused(repo_root, toy_videos, tmp_path)
     runner = _runner(repo_root, toy_videos, tmp_path, path)
     with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
         runner.load_or_resume()
+
+
+def test_trust_option_allows_a_pickled_object(repo_root, toy_videos, tmp_path):
+    from mmengine.runner import Runner
+    model = Runner.from_cfg(tiny_cfg(repo_root, toy_videos, tmp_path / 'src')).model
+    path = tmp_path / 'pickled.pth'
+    torch.save({'state_dict': {k: v + 1 for k, v in model.state_dict().items()},
+                'meta': {'args': _Trusted(3)}}, path)
+    runner = _runner(repo_root, toy_videos, tmp_path, path)
+    with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
+        runner.load_or_resume()
+    trusted = _runner(repo_root, toy_videos, tmp_path, path, strict=True)
+    trusted.cfg.load_from_trusted = True
+    trusted.load_or_resume()
+    key = 'backbone.blocks.0.attn.proj.weight'
+    assert torch.equal(trusted.model.state_dict()[key], model.state_dict()[key] + 1)
+    import os
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
+
+
+class _Trusted:
+    def __init__(self, value):
+        self.value = value
