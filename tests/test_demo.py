@@ -9,7 +9,7 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / 'configs/quickstart/umt-tiny-p16-res64_scratch_1xb16-u8-12e_motion8-rgb.py'
+CONFIG = ROOT / 'configs/quickstart/umt-tiny-p16-res64_scratch_1xb16-u8-16e_motion8-rgb.py'
 _spec = importlib.util.spec_from_file_location('umt_demo', ROOT / 'tools/demo.py')
 demo = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(demo)

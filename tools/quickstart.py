@@ -1,60 +1,179 @@
-"""The main job on the bundled default: a tiny train + val + multi-view test run.
+"""The quickstart: train, test and demo a small UMT on a generated motion set (no download).
 
-Generates a toy two-class video set (no downloads), trains the quickstart config with
-``tools/train.py`` for two epochs on the CPU, evaluates the last checkpoint with
-``tools/test.py`` and prints the accuracies.
+Steps (``make quickstart`` runs them with the defaults):
+
+1. ``tools/data/make_motion_dataset.py``'s generator writes eight motion classes in time-reversed
+   pairs (moving left/right/up/down, rotating clockwise/counter-clockwise, approaching/receding;
+   64 training, 8 validation and 8 held-out test videos per class) to ``data/motion8``;
+2. ``tools/train.py`` trains the quickstart config from scratch (validation every few epochs);
+3. ``tools/test.py`` tests the best checkpoint with 2 clips x 3 crops on the held-out videos;
+4. ``tools/demo.py`` classifies one held-out video and writes it with its labels drawn.
+
+It then prints the test top-1 (chance is 12.5 %, a model blind to the frame order is capped at
+50 %), the checkpoint, the log folder and a PNG of the loss and accuracy curves. Expected: about
+89 % test top-1 (validation about 90 %) in about 7 minutes on a 2-core CPU. Running it again
+reuses the generated videos and retrains from scratch.
 """
+from __future__ import annotations
+
 import argparse
 import json
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = ROOT / 'configs/quickstart/umt-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py'
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+DEFAULT_CONFIG = ROOT / 'configs/quickstart/umt-tiny-p16-res64_scratch_1xb16-u8-16e_motion8-rgb.py'
+DEMO_VIDEO = 'test_rotating_counterclockwise_0.mp4'
 
 
-def _last_metrics(work_dir: Path, prefix: str = 'acc/') -> dict:
-    logs = sorted(work_dir.glob('*/vis_data/scalars.json')) + sorted(work_dir.glob('*/*.json'))
-    metrics: dict = {}
-    for log in logs:
-        for line in log.read_text().splitlines():
-            record = json.loads(line)
-            found = {k: v for k, v in record.items() if k.startswith(prefix)}
-            if found:
-                metrics = found
-    return metrics
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config', default=str(DEFAULT_CONFIG))
-    parser.add_argument('--work-dir', default=str(ROOT / 'work_dirs/quickstart'))
-    args = parser.parse_args()
+    parser.add_argument('--data-root', default=str(ROOT / 'data/motion8'),
+                        help='where the motion videos are generated (reused when present)')
+    parser.add_argument('--work-dir', default=str(ROOT / 'work_dirs/quickstart'),
+                        help='train/, test/, demo/ and curves.png go here')
+    parser.add_argument('--train-per-class', type=int, default=64)
+    parser.add_argument('--val-per-class', type=int, default=8)
+    parser.add_argument('--test-per-class', type=int, default=8)
+    parser.add_argument('--epochs', type=int, default=None,
+                        help="training epochs (default: the config's)")
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='extra key=value overrides for train.py and test.py')
+    return parser.parse_args(argv)
 
-    from umt_mm.datasets import make_toy_video_dataset
-    work_dir = Path(args.work_dir)
-    data = make_toy_video_dataset(work_dir / 'data')
-    print(f'[quickstart] toy videos in {data["videos"]}')
-    data_opts = [
-        f'train_dataloader.dataset.ann_file={data["train_list"]}',
-        f'train_dataloader.dataset.data_prefix.video={data["videos"]}',
-        f'val_dataloader.dataset.ann_file={data["val_list"]}',
-        f'val_dataloader.dataset.data_prefix.video={data["videos"]}',
-        f'test_dataloader.dataset.ann_file={data["val_list"]}',
-        f'test_dataloader.dataset.data_prefix.video={data["videos"]}',
-    ]
-    train_dir = work_dir / 'train'
-    subprocess.run([sys.executable, str(ROOT / 'tools/train.py'), args.config,
-                    '--work-dir', str(train_dir), '--cfg-options', *data_opts], check=True)
-    checkpoint = train_dir / 'epoch_2.pth'
-    if not checkpoint.exists():
-        raise FileNotFoundError(f'training did not write {checkpoint}')
-    test_dir = work_dir / 'test'
-    subprocess.run([sys.executable, str(ROOT / 'tools/test.py'), args.config, str(checkpoint),
-                    '--work-dir', str(test_dir), '--cfg-options', *data_opts], check=True)
-    print('[quickstart] validation after training:', _last_metrics(train_dir))
-    print('[quickstart] multi-view test of', checkpoint.name, ':', _last_metrics(test_dir))
+
+def _run(step: str, args: list[str]) -> None:
+    """Run a tool with its output streaming to the terminal; fail loudly."""
+    print(f'\n[quickstart] {step}: {" ".join(args[1:])}', flush=True)
+    result = subprocess.run(args, cwd=ROOT)
+    if result.returncode != 0:
+        raise SystemExit(f'[quickstart] {step} failed (exit code {result.returncode}); '
+                         'see the output above')
+
+
+def read_scalars(log_dir: Path) -> list[dict]:
+    """The records of MMEngine's ``vis_data/scalars.json`` (training) or ``<ts>.json`` (test)."""
+    files = sorted(log_dir.glob('vis_data/scalars.json')) or sorted(log_dir.glob('*.json'))
+    return [json.loads(line) for f in files for line in f.read_text().splitlines() if line]
+
+
+def latest_log_dir(work_dir: Path) -> Path:
+    """The newest ``<timestamp>`` run folder MMEngine made in ``work_dir``."""
+    runs = sorted(p for p in work_dir.iterdir() if p.is_dir() and p.name[:8].isdigit())
+    if not runs:
+        raise FileNotFoundError(f'no MMEngine run folder in {work_dir}')
+    return runs[-1]
+
+
+def plot_curves(records: list[dict], out: Path) -> Path:
+    """Plot the training loss (per logged iteration) and the validation top-1 (per epoch).
+
+    Args:
+        records (list[dict]): Records of ``vis_data/scalars.json``.
+        out (Path): The PNG to write.
+
+    Returns:
+        Path: ``out``.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    train = [r for r in records if 'loss' in r]
+    val = [r for r in records if 'acc/top1' in r]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], color='tab:blue')
+    ax_loss.set(xlabel='iteration', ylabel='training loss', title='loss')
+    ax_loss.grid(alpha=0.3)
+    ax_acc.plot([r['step'] for r in val], [100 * r['acc/top1'] for r in val], 'o-',
+                color='tab:green', label='validation top-1')
+    ax_acc.axhline(100 / 8, color='gray', ls='--', label='chance (12.5 %)')
+    ax_acc.axhline(50, color='tab:red', ls=':', label='frame-order-blind cap (50 %)')
+    ax_acc.set(xlabel='epoch', ylabel='top-1 (%)', title='validation accuracy', ylim=(0, 100))
+    ax_acc.grid(alpha=0.3)
+    ax_acc.legend(loc='lower right')
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def _true_class(video: Path, data: dict) -> str:
+    """The label of ``video`` in the test list, as a class name."""
+    names = data['label_map'].read_text().split()
+    for line in data['test_list'].read_text().splitlines():
+        name, label = line.split()
+        if name == video.name:
+            return names[int(label)]
+    return 'unknown'
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    start = time.time()
+    from umt_mm.datasets.motion_videos import MOTION_CLASSES, make_motion_video_dataset
+
+    work_dir = Path(args.work_dir).resolve()
+    print(f'[quickstart] 1/4 data: {len(MOTION_CLASSES)} motion classes in '
+          f'{args.data_root}', flush=True)
+    data = make_motion_video_dataset(args.data_root, num_train_per_class=args.train_per_class,
+                                     num_val_per_class=args.val_per_class,
+                                     num_test_per_class=args.test_per_class)
+    opts = []
+    for split in ('train', 'val', 'test'):
+        opts += [f'{split}_dataloader.dataset.ann_file={data[f"{split}_list"]}',
+                 f'{split}_dataloader.dataset.data_prefix.video={data["videos"]}']
+    if args.epochs is not None:
+        opts += [f'train_cfg.max_epochs={args.epochs}',
+                 f'default_hooks.checkpoint.interval={args.epochs}',
+                 f'param_scheduler.1.T_max={max(args.epochs - 1, 1)}',
+                 f'param_scheduler.1.end={max(args.epochs, 2)}']
+    opts += list(args.cfg_options)
+
+    train_dir, test_dir, demo_dir = work_dir / 'train', work_dir / 'test', work_dir / 'demo'
+    for folder in (train_dir, test_dir, demo_dir):
+        if folder.exists():  # a previous quickstart's results: start afresh
+            shutil.rmtree(folder)
+    _run('2/4 train', [sys.executable, 'tools/train.py', args.config, '--work-dir',
+                       str(train_dir), '--cfg-options', *opts])
+    best = sorted(train_dir.glob('best_acc_top1_epoch_*.pth'))
+    last_file = train_dir / 'last_checkpoint'
+    checkpoint = best[-1] if best else Path(last_file.read_text().strip())
+    train_log = latest_log_dir(train_dir)
+
+    _run('3/4 multi-view test', [sys.executable, 'tools/test.py', args.config, str(checkpoint),
+                                 '--work-dir', str(test_dir), '--cfg-options', *opts])
+    test_metrics = [r for r in read_scalars(latest_log_dir(test_dir)) if 'acc/top1' in r]
+    if not test_metrics:
+        raise SystemExit(f'[quickstart] no test metrics in {test_dir}')
+    top1 = test_metrics[-1]['acc/top1']
+
+    video = data['videos'] / DEMO_VIDEO
+    if not video.exists():
+        video = data['videos'] / data['test_list'].read_text().split()[0]
+    demo_out = demo_dir / f'{video.stem}_labelled.mp4'
+    _run('4/4 demo on a held-out video', [
+        sys.executable, 'tools/demo.py', str(video), args.config, str(checkpoint),
+        '--label-map', str(data['label_map']), '--out', str(demo_out)])
+
+    curves = plot_curves(read_scalars(train_log), work_dir / 'curves.png')
+    minutes = (time.time() - start) / 60
+    print(f'\n[quickstart] done in {minutes:.1f} min')
+    print(f'  test top-1 ({len(MOTION_CLASSES)} classes, 2 clips x 3 crops): {100 * top1:.1f} % '
+          f'(chance 12.5 %, frame-order-blind models at most 50 %)')
+    print(f'  checkpoint:   {checkpoint}')
+    print(f'  log folder:   {train_log}')
+    print(f'  curves:       {curves}')
+    print(f'  demo video:   {demo_out} (true class: {_true_class(video, data)})')
+    return dict(top1=top1, checkpoint=checkpoint, log_dir=train_log, curves=curves,
+                demo=demo_out, minutes=minutes)
 
 
 if __name__ == '__main__':

@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/data/make_motion_dataset.py data/motion8 --train 40 --val 8 --test 8
+    python tools/data/make_motion_dataset.py data/motion8 --train 64 --val 8 --test 8
 
 writes ``data/motion8/videos/*.mp4``, ``{train,val,test}_list.txt`` (MMAction2 ``VideoDataset``
 lists, paths relative to ``videos/``) and ``label_map.txt``. The classes come in time-reversed
@@ -18,12 +18,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('out_dir', help='output folder (e.g. data/motion8)')
-    parser.add_argument('--train', type=int, default=40, help='training videos per class')
+    parser.add_argument('--train', type=int, default=64, help='training videos per class')
     parser.add_argument('--val', type=int, default=8, help='validation videos per class')
     parser.add_argument('--test', type=int, default=8, help='held-out test videos per class')
     parser.add_argument('--frames', type=int, default=16, help='frames per video')
-    parser.add_argument('--height', type=int, default=64, help='frame height (multiple of 16)')
-    parser.add_argument('--width', type=int, default=80, help='frame width (multiple of 16)')
+    parser.add_argument('--height', type=int, default=64, help='frame height (even, >= 32)')
+    parser.add_argument('--width', type=int, default=80, help='frame width (even, >= 32)')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     paths = make_motion_video_dataset(

@@ -200,7 +200,7 @@ def _check_read_back(path: Path, frames: np.ndarray) -> None:
 
 
 def make_motion_video_dataset(root: str | Path,
-                              num_train_per_class: int = 40,
+                              num_train_per_class: int = 64,
                               num_val_per_class: int = 8,
                               num_test_per_class: int = 8,
                               num_frames: int = 16,
@@ -218,7 +218,7 @@ def make_motion_video_dataset(root: str | Path,
 
     Args:
         root (str | Path): Output folder.
-        num_train_per_class (int): Training videos per class. Defaults to 40.
+        num_train_per_class (int): Training videos per class. Defaults to 64.
         num_val_per_class (int): Validation videos per class. Defaults to 8.
         num_test_per_class (int): Held-out test videos per class. Defaults to 8.
         num_frames (int): Frames per video. Defaults to 16.
