@@ -93,9 +93,13 @@ def test_views_change_the_test_pipeline():
         demo.test_pipeline_cfg(cfg, '4 views')
 
 
-def test_label_map_errors(tmp_path):
+def test_label_map_must_match_the_head(checkpoint, shared_data, tmp_path, monkeypatch):
+    from umt_mm.datasets import AnnotationError
+    ckpt, _, _ = checkpoint
     (tmp_path / 'short.txt').write_text('a\nb\n')
-    with pytest.raises(ValueError, match='short.txt has 2 names but the model predicts 8'):
-        demo.read_label_map(tmp_path / 'short.txt', 8)
-    with pytest.raises(FileNotFoundError, match='missing.txt'):
-        demo.read_label_map(tmp_path / 'missing.txt')
+    monkeypatch.setattr(sys, 'argv', ['demo.py', str(shared_data / 'videos/test.mp4'),
+                                      str(CONFIG), str(ckpt), '--label-map',
+                                      str(tmp_path / 'short.txt')])
+    with pytest.raises(AnnotationError, match='short.txt:3: the label map has 2 classes but '
+                       'the model head has num_classes=8'):
+        demo.main()

@@ -46,27 +46,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def read_label_map(path: str | Path, num_classes: int | None = None) -> list[str]:
-    """Read a label map with one class name per line (``label_map_k400.txt`` style).
-
-    Args:
-        path (str | Path): The label map file.
-        num_classes (int, optional): The model's number of classes; a different number of
-            names is an error. Defaults to None (not checked).
-
-    Returns:
-        list[str]: Class names; name ``i`` belongs to class ``i``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'label map {path} does not exist')
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    if num_classes is not None and len(names) != num_classes:
-        raise ValueError(f'label map {path} has {len(names)} names but the model predicts '
-                         f'{num_classes} classes')
-    return names
-
-
 def test_pipeline_cfg(cfg, views: str | None = None) -> list[dict]:
     """The config's test pipeline, with ``views`` (``'CLIPSxCROPS'``) applied.
 
@@ -163,6 +142,7 @@ def main() -> None:
     from mmengine.registry import init_default_scope
 
     import umt_mm  # noqa: F401  (registers modules, applies compat fixes)
+    from umt_mm.datasets import read_label_map
 
     if not Path(args.video).is_file():
         raise FileNotFoundError(f'video {args.video} does not exist')
@@ -171,14 +151,19 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
     print(f'[demo] building the model of {args.config} on {device}')
+    head = cfg.model.get('cls_head') or {}
+    names = read_label_map(args.label_map, head.get('num_classes')) if args.label_map else None
     model = init_recognizer(cfg, args.checkpoint, device=device)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     pipeline = Compose(test_pipeline_cfg(cfg, args.views))
     print(f'[demo] classifying {args.video}')
     result = inference_recognizer(model, args.video, test_pipeline=pipeline)
     scores = result.pred_score.float().cpu()
-    names = (read_label_map(args.label_map, scores.numel()) if args.label_map
-             else [str(i) for i in range(scores.numel())])
+    if names is None:
+        names = [str(i) for i in range(scores.numel())]
+    elif len(names) != scores.numel():
+        raise ValueError(f'label map {args.label_map} has {len(names)} names but the model '
+                         f'predicts {scores.numel()} classes')
     top = torch.topk(scores, min(args.topk, scores.numel()))
     lines = [f'{names[i]}: {s:.3f}' for s, i in zip(top.values.tolist(), top.indices.tolist())]
     print(f'[demo] top-{len(lines)} for {args.video}:')
