@@ -8,7 +8,9 @@
 #   python tools/train.py \
 #       configs/examples/umt-base-p16-res224_i3d-head_16xb16-u8-5e_kinetics400-rgb.py
 #
-# TensorBoard (optional, `pip install tensorboard`): uncomment
+# TensorBoard (optional, `pip install tensorboard`; `tensorboard --logdir work_dirs`):
+# uncomment to log to TensorBoard as well, or pass
+# --cfg-options visualizer.vis_backends.0.type=TensorboardVisBackend (instead)
 # visualizer = dict(
 #     vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
 _base_ = ['../k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py']

@@ -8,7 +8,9 @@
 #   CFG=configs/examples/videomae-vit-base-p16_umt-backbone_8xb8-16x4x1-20e_kinetics400-rgb.py
 #   python tools/train.py $CFG      # or: mim train mmaction $CFG
 #
-# TensorBoard (optional, `pip install tensorboard`): uncomment
+# TensorBoard (optional, `pip install tensorboard`; `tensorboard --logdir work_dirs`):
+# uncomment to log to TensorBoard as well, or pass
+# --cfg-options visualizer.vis_backends.0.type=TensorboardVisBackend (instead)
 # visualizer = dict(
 #     vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
 _base_ = ['mmaction::recognition/videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py']

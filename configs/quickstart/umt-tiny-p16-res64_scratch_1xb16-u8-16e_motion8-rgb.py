@@ -10,7 +10,9 @@
 #
 _base_ = ['../_base_/default_runtime.py']
 
-# TensorBoard (optional, `pip install tensorboard`; then `tensorboard --logdir work_dirs`):
+# TensorBoard (optional, `pip install tensorboard`; `tensorboard --logdir work_dirs`):
+# uncomment to log to TensorBoard as well, or pass
+# --cfg-options visualizer.vis_backends.0.type=TensorboardVisBackend (instead)
 # visualizer = dict(
 #     vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
 
