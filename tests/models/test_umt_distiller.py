@@ -164,7 +164,7 @@ def test_pretraining_recipes(repo_root, path, arch, teacher, res, align, drop_pa
     optim = cfg.optim_wrapper
     assert optim.type == 'AmpOptimWrapper'
     assert optim.optimizer == dict(type='AdamW', lr=1.2e-3, betas=(0.9, 0.95), eps=1e-8,
-                                   weight_decay=0.05)
+                                   weight_decay=0.05, fused=True)
     assert optim.paramwise_cfg.layer_decay_rate == 1.0
     assert set(optim.paramwise_cfg.no_decay_names) == {
         'pos_embed', 'cls_token', 'mask_token', 'clip_mask_token', 'clip_pos_embed'}

@@ -11,7 +11,11 @@ optim_wrapper = dict(
     type='AmpOptimWrapper',
     dtype='float16',
     loss_scale='dynamic',
-    optimizer=dict(type='AdamW', lr=1.2e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.05),
+    # fused=True: torch's single-kernel AdamW (CPU and CUDA), the same update as the default
+    # per-tensor loop; on a CPU the loop took ~10x longer (a third of a B/16 step, see
+    # docs/benchmarks.md)
+    optimizer=dict(type='AdamW', lr=1.2e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.05,
+                   fused=True),
     # the layer-decay constructor with rate 1.0 (no decay) applies the reference's no-decay
     # set and leaves the frozen teacher out of the optimizer
     constructor='UMTLayerDecayOptimWrapperConstructor',
