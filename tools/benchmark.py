@@ -123,6 +123,43 @@ def _median(values: list) -> float:
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
+def _rss_bytes() -> int:
+    """Current resident set size of this process."""
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def _peak_rss_bytes() -> int:
+    """``VmHWM``: the high-water mark of this process's own resident memory.
+
+    (getrusage's ``ru_maxrss`` would carry the parent's peak across fork + exec.)
+    """
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) * 1024
+
+
+def _child_json(*flags: str) -> dict:
+    """Run this script in a fresh process with ``flags`` and return its last JSON line.
+
+    A fresh process per measured variant: the allocator keeps freed memory, so the peak of
+    one variant would hide the other's in a shared process.
+    """
+    child = subprocess.run([sys.executable, __file__, *flags], capture_output=True, text=True,
+                           check=True)
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def _report(title: str, results: dict, json_path: str | None) -> None:
+    """Print ``results`` as a Markdown table (and write them as JSON when asked)."""
+    print(f'| {title} | value |')
+    print('|---|---|')
+    for key, value in results.items():
+        print(f'| {key} | {value:.4g} |' if isinstance(value, float) else f'| {key} | {value} |')
+    if json_path:
+        with open(json_path, 'w') as f:
+            json.dump(results, f, indent=2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -209,13 +246,8 @@ def main() -> None:
         results[f'speedup_{kind}_of_bests'] = min(timed[f'{kind}_naive']) / min(
             timed[f'{kind}_sdpa'])
     for name in ('sdpa', 'naive'):
-        # a fresh process per variant: the allocator keeps freed memory, so the peak of
-        # one variant would hide the other's in a shared process
-        child = subprocess.run(
-            [sys.executable, __file__, '--child-train', name, '--arch', args.arch,
-             '--frames', str(args.frames), '--size', str(args.size),
-             '--repeats', '1'], capture_output=True, text=True, check=True)
-        measured = json.loads(child.stdout.strip().splitlines()[-1])
+        measured = _child_json('--child-train', name, '--arch', args.arch, '--frames',
+                               str(args.frames), '--size', str(args.size), '--repeats', '1')
         results[f'train_fp32_{name}_peak_mib'] = measured['peak_mib']
     if args.arch == 'base' and args.frames == 8 and args.size == 224:
         gflops = FORWARD_GFLOP_B16_8X224 / results['infer_fp32_sdpa_s']
@@ -224,13 +256,7 @@ def main() -> None:
     results['memory_ratio_train_fp32'] = (results['train_fp32_sdpa_peak_mib'] /
                                           results['train_fp32_naive_peak_mib'])
 
-    print(f'| UMT-{args.arch} {args.frames}x{args.size} | value |')
-    print('|---|---|')
-    for key, value in results.items():
-        print(f'| {key} | {value:.4g} |' if isinstance(value, float) else f'| {key} | {value} |')
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(results, f, indent=2)
+    _report(f'UMT-{args.arch} {args.frames}x{args.size}', results, args.json)
 
 
 @contextmanager
@@ -248,8 +274,7 @@ def child_train(args: argparse.Namespace) -> None:
     x = torch.randn(1, 3, args.frames, args.size, args.size)
     target = torch.randint(0, 400, (1,))
     gc.collect()
-    with open('/proc/self/statm') as f:
-        baseline = int(f.read().split()[1]) * resource.getpagesize()
+    baseline = _rss_bytes()
 
     def train_step():
         model.zero_grad(set_to_none=True)
@@ -258,11 +283,7 @@ def child_train(args: argparse.Namespace) -> None:
 
     with (naive_attention(model) if args.child_train == 'naive' else _null()):
         seconds = time_it(train_step, max(1, args.repeats - 1))
-    # VmHWM, the high-water mark of this process's own memory map; getrusage's ru_maxrss
-    # would carry the parent's peak across fork + exec
-    with open('/proc/self/status') as f:
-        peak = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) * 1024
-    print(json.dumps(dict(time_s=seconds, peak_mib=(peak - baseline) / 2 ** 20)))
+    print(json.dumps(dict(time_s=seconds, peak_mib=(_peak_rss_bytes() - baseline) / 2 ** 20)))
 
 
 
@@ -324,32 +345,21 @@ def detection_benchmark(args: argparse.Namespace) -> None:
     results['speedup_det_fp32'] = _median(rounds)
     results['speedup_det_fp32_rounds'] = [round(r, 3) for r in rounds]
     for name in ('sdpa', 'naive'):
-        child = subprocess.run([sys.executable, __file__, '--child-detection', name],
-                               capture_output=True, text=True, check=True)
-        measured = json.loads(child.stdout.strip().splitlines()[-1])
-        results[f'det_fp32_{name}_peak_mib'] = measured['peak_mib']
+        results[f'det_fp32_{name}_peak_mib'] = _child_json('--child-detection',
+                                                          name)['peak_mib']
     results['memory_ratio_det_fp32'] = (results['det_fp32_sdpa_peak_mib'] /
                                         results['det_fp32_naive_peak_mib'])
-    print('| UMT-B/16 AVA detector, 8x256x320, 10 boxes, forward | value |')
-    print('|---|---|')
-    for key, value in results.items():
-        print(f'| {key} | {value:.4g} |' if isinstance(value, float) else f'| {key} | {value} |')
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(results, f, indent=2)
+    _report('UMT-B/16 AVA detector, 8x256x320, 10 boxes, forward', results, args.json)
 
 
 def child_detection(args: argparse.Namespace) -> None:
     """Peak RSS of one detector forward above the RSS after building it (fresh process)."""
     model, run = build_detection_forward()
     gc.collect()
-    with open('/proc/self/statm') as f:
-        baseline = int(f.read().split()[1]) * resource.getpagesize()
+    baseline = _rss_bytes()
     with naive_attention(model) if args.child_detection == 'naive' else _null():
         run()
-    with open('/proc/self/status') as f:
-        peak = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) * 1024
-    print(json.dumps(dict(peak_mib=(peak - baseline) / 2 ** 20)))
+    print(json.dumps(dict(peak_mib=(_peak_rss_bytes() - baseline) / 2 ** 20)))
 
 
 # ---------------------------------------------------------------- UMT pretraining (issue 8)
@@ -454,19 +464,11 @@ def pretrain_benchmark(args: argparse.Namespace) -> None:
     results['time_ratio_bf16_teacher_over_sdpa'] = ratio('sdpa_bf16_teacher', 'sdpa')
     del steps
     for variant in PRETRAIN_VARIANTS:
-        child = subprocess.run([sys.executable, __file__, '--child-pretrain', variant],
-                               capture_output=True, text=True, check=True)
-        measured = json.loads(child.stdout.strip().splitlines()[-1])
-        results[f'pretrain_{variant}_peak_mib'] = measured['peak_mib']
+        results[f'pretrain_{variant}_peak_mib'] = _child_json('--child-pretrain',
+                                                             variant)['peak_mib']
     results['memory_ratio_sdpa_over_naive'] = (results['pretrain_sdpa_peak_mib'] /
                                                results['pretrain_naive_peak_mib'])
-    print('| UMT-B/16 pretraining step, CLIP-B/16 teacher, batch 1, 8x224 | value |')
-    print('|---|---|')
-    for key, value in results.items():
-        print(f'| {key} | {value:.4g} |' if isinstance(value, float) else f'| {key} | {value} |')
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(results, f, indent=2)
+    _report('UMT-B/16 pretraining step, CLIP-B/16 teacher, batch 1, 8x224', results, args.json)
 
 
 def child_pretrain(args: argparse.Namespace) -> None:
@@ -477,18 +479,6 @@ def child_pretrain(args: argparse.Namespace) -> None:
     step()
     step()  # the optimizer state exists from the second step on
     print(json.dumps(dict(peak_mib=(_peak_rss_bytes() - baseline) / 2 ** 20)))
-
-
-def _rss_bytes() -> int:
-    """Current resident set size of this process."""
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
-
-
-def _peak_rss_bytes() -> int:
-    """``VmHWM``: the high-water mark of this process's own resident memory."""
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) * 1024
 
 
 if __name__ == '__main__':
