@@ -10,7 +10,8 @@ The video (mp4, avi, webm: anything decord reads) goes through the config's test
 ``inference_recognizer``; the multi-view prediction is the config's ``average_clips``
 (probabilities averaged over views for the UMT recipes). ``--views CLIPSxCROPS`` changes the
 number of temporal clips and spatial crops of that pipeline. ``--out`` writes a copy of the
-video (same frames, same frame rate) with the top labels drawn on every frame.
+video (same frames, same frame rate; enlarged to a short side of 240 px if smaller) with the top
+labels drawn on every frame.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from mmengine.config import DictAction
 
 _SAMPLERS = ('UMTSampleFrames', 'SampleFrames', 'UniformSample', 'UniformSampleFrames')
 _FOURCC = {'.mp4': 'mp4v', '.avi': 'MJPG', '.webm': 'VP80', '.mkv': 'mp4v'}
+MIN_OUT_SIDE = 240  # the labelled copy's short side is at least this many pixels
 
 
 def parse_args() -> argparse.Namespace:
@@ -97,7 +99,8 @@ def draw_labels(video: str, out: str, lines: list[str]) -> int:
         lines (list[str]): Text lines, drawn top-left.
 
     Returns:
-        int: Number of frames written (equal to the input's).
+        int: Number of frames written (equal to the input's). Videos with a short side
+        below ``MIN_OUT_SIDE`` pixels are enlarged to it so that the text is legible.
     """
     import cv2
     import decord
@@ -109,6 +112,9 @@ def draw_labels(video: str, out: str, lines: list[str]) -> int:
     reader = decord.VideoReader(video, num_threads=1)
     fps = float(reader.get_avg_fps()) or 25.0
     height, width = reader[0].shape[:2]
+    # small videos (the quickstart's are 80x64) are enlarged so that the text is legible
+    enlarge = max(1.0, MIN_OUT_SIDE / min(height, width))
+    height, width = round(height * enlarge), round(width * enlarge)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*_FOURCC[suffix]), fps, (width, height))
     if not writer.isOpened():
@@ -120,10 +126,15 @@ def draw_labels(video: str, out: str, lines: list[str]) -> int:
     bar = ProgressBar(len(reader))
     for index in range(len(reader)):
         frame = np.ascontiguousarray(reader[index].asnumpy()[..., ::-1])  # RGB -> BGR
+        if enlarge > 1:
+            frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
+        if lines:  # a darkened panel behind white text
+            text_w = max(cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                                         thickness)[0][0] for text in lines)
+            panel = frame[:line_height * len(lines) + 8, :text_w + 12]
+            panel[:] = (panel * 0.35).astype(np.uint8)
         for k, text in enumerate(lines):
             origin = (6, line_height * (k + 1))
-            cv2.putText(frame, text, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0),
-                        thickness + 2, cv2.LINE_AA)
             cv2.putText(frame, text, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale,
                         (255, 255, 255), thickness, cv2.LINE_AA)
         writer.write(frame)
