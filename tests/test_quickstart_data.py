@@ -71,13 +71,16 @@ def _order_score(frames, label):
         coord = (ys * mask).sum(axis=(1, 2)) / area
     elif label in (6, 7):
         coord = area
-    else:  # rotation: angle of the bar, unwrapped modulo pi
+    else:  # rotation: orientation (mod pi), measured from the widest gap between frames
         cx = (xs * mask).sum(axis=(1, 2)) / area
         cy = (ys * mask).sum(axis=(1, 2)) / area
         mu20 = (((xs - cx[:, None, None]) ** 2) * mask).sum(axis=(1, 2))
         mu02 = (((ys - cy[:, None, None]) ** 2) * mask).sum(axis=(1, 2))
         mu11 = (((xs - cx[:, None, None]) * (ys - cy[:, None, None])) * mask).sum(axis=(1, 2))
-        coord = np.unwrap(np.arctan2(2 * mu11, mu20 - mu02)) / 2  # unwrap the doubled angle
+        doubled = np.sort(np.arctan2(2 * mu11, mu20 - mu02))
+        gaps = np.diff(np.append(doubled, doubled[0] + 2 * np.pi))
+        cut = doubled[(np.argmax(gaps) + 1) % len(doubled)]  # open the circle at its widest gap
+        coord = (np.arctan2(2 * mu11, mu20 - mu02) - cut) % (2 * np.pi)
     ranks = np.argsort(np.argsort(coord))
     return abs(np.corrcoef(ranks, np.arange(len(coord)))[0, 1])
 
