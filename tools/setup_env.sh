@@ -21,7 +21,7 @@ STAMP="$VENV/.umt_mm_setup"
 say() { printf '[umt_mm setup] %s\n' "$*"; }
 
 want=$(cat setup.cfg setup.py MANIFEST.in pyproject.toml tools/setup_env.sh | sha256sum | cut -c1-16)
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -e umt_mm/.mim/tools/train.py && \
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -L umt_mm/.mim/tools && \
       -e "$VENV/lib/python3.11/site-packages/umt_mm" ]] && \
    "$VENV/bin/python" -c 'import umt_mm, mmcv.ops' 2>/dev/null; then
   say "environment in $VENV is up to date (delete $STAMP to force a re-install)"
