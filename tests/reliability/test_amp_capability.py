@@ -18,10 +18,26 @@ EMULATED = CPUBf16Support(False, 'AVX2', (), 'the CPU has no native bf16 (faked 
     ({'avx2', 'avx512f', 'amx_bf16', 'amx_tile'}, 'AVX512', True),
 ])
 def test_detection(flags, capability, native):
-    support = cpu_bf16_support(flags=flags, capability=capability)
+    support = cpu_bf16_support(flags=flags, capability=capability, speedup=2.5)
     assert support.native is native
     assert support.capability == capability and capability in support.reason
     assert ('emulated' in support.reason) is not native
+
+
+def test_a_bf16_flag_with_slow_bf16_matmuls_stays_fp32():
+    # a Xeon with avx512_bf16 where torch's bf16 linear ran at 0.7x the fp32 speed
+    support = cpu_bf16_support(flags={'avx512f', 'avx512_bf16'}, capability='AVX512',
+                               speedup=0.7)
+    assert not support.native and support.flags == ('avx512_bf16',)
+    assert '0.70x the fp32 speed' in support.reason and 'slower than fp32' in support.reason
+
+
+def test_the_probe_measures_a_positive_ratio_once():
+    from umt_mm.engine.cpu_bf16 import bf16_matmul_speedup
+    bf16_matmul_speedup.cache_clear()
+    first = bf16_matmul_speedup(rows=64, dims=64, hidden=128, repeats=1)
+    assert first > 0
+    assert bf16_matmul_speedup(rows=64, dims=64, hidden=128, repeats=1) == first  # cached
 
 
 def test_cpuinfo_flags_are_read(tmp_path):
