@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
+from .video_list_validation import AnnotationError, read_video_list
+
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.flv', '.mpg', '.mpeg')
 
 
@@ -18,8 +20,9 @@ class VideoFolderDataset(BaseActionDataset):
     For UMT pretraining on one's own footage: point it at a folder, no list file needed.
     Files are taken in sorted path order (deterministic across processes); hidden files
     and folders are skipped. With an ``ann_file``, that list (``path [label]`` per line,
-    MMAction2's video list format) is used instead and labels are ignored, so the K710
-    list of the finetuning recipes works as well.
+    MMAction2's video list format, checked line by line like every umt_mm video list) is
+    used instead and labels are ignored, so the K710 list of the finetuning recipes works
+    as well.
 
     Each sample is ``dict(filename=...)`` without a label.
 
@@ -68,17 +71,8 @@ class VideoFolderDataset(BaseActionDataset):
         return [dict(filename=path) for path in sorted(files)]
 
     def _from_list(self, root: str) -> list[dict]:
-        data = []
-        with open(self.ann_file) as f:
-            for line_no, line in enumerate(f, 1):
-                parts = line.split()
-                if not parts:
-                    continue
-                name = parts[0]
-                if len(parts) > 2:
-                    raise ValueError(f'{self.ann_file}, line {line_no}: expected '
-                                     f"'path [label]', got {line.strip()!r}")
-                data.append(dict(filename=osp.join(root, name) if root else name))
-        if not data:
-            raise ValueError(f'{self.ann_file}: the list names no video')
-        return data
+        """The list's videos (checked line by line as every video list), labels dropped."""
+        entries = read_video_list(self.ann_file, video_prefix=root or None, test_mode=True)
+        if not entries:
+            raise AnnotationError(f'{self.ann_file}: the list names no video')
+        return [dict(filename=entry['filename']) for entry in entries]
