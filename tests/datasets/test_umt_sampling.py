@@ -67,3 +67,17 @@ def test_pipeline_on_real_video(shared_data):
         dict(type='PackActionInputs')]])
     out = pipeline(dict(filename=str(video), label=0, start_index=0, modality='RGB'))
     assert tuple(out['inputs'].shape) == (9, 3, 4, 64, 64)  # 3 clips x 3 crops
+
+
+def test_tsn_pretraining_sampling():
+    from umt_mm.datasets.transforms import UMTSampleFrames, tsn_indices
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # one frame in each of 8 segments of avg = 300 // 8 = 37 frames
+        inds = tsn_indices(300, 8, 'train', rng=rng)
+        assert ((inds >= np.arange(8) * 37) & (inds < np.arange(8) * 37 + 37)).all()
+    assert (tsn_indices(5, 8, 'train', rng=rng) == 0).all()  # shorter than 8: the reference
+    assert tsn_indices(80, 8, 'val').tolist() == [5, 15, 25, 35, 45, 55, 65, 75]
+    out = UMTSampleFrames(clip_len=8, style='tsn', seed=1)(dict(total_frames=16))
+    assert len(out['frame_inds']) == 8 and (np.diff(out['frame_inds']) > 0).all()
+    with pytest.raises(ValueError, match='one clip'):
+        UMTSampleFrames(clip_len=8, num_clips=2, style='tsn', test_mode=True)

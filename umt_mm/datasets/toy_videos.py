@@ -5,18 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _write_video(path: Path, frames: np.ndarray, fps: int = 8) -> None:
-    import cv2
-    height, width = frames.shape[1:3]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height))
-    if not writer.isOpened():
-        raise RuntimeError(f'OpenCV cannot write {path} (no mp4v encoder available)')
-    for frame in frames:
-        writer.write(np.ascontiguousarray(frame[..., ::-1]))  # RGB -> BGR
-    writer.release()
-    if not path.exists() or path.stat().st_size == 0:
-        raise RuntimeError(f'OpenCV wrote no data to {path}')
+from .motion_videos import write_video
 
 
 def make_toy_video_dataset(root: str | Path,
@@ -62,7 +51,7 @@ def make_toy_video_dataset(root: str | Path,
                     left = int(progress * (size - side))
                     frames[t, top:top + side, left:left + side] = colour
                 name = f'{split}_{label}_{k}.mp4'
-                _write_video(video_dir / name, frames)
+                write_video(video_dir / name, frames)
                 lists[split].append(f'{name} {label}')
     paths = {'videos': video_dir}
     for split, lines in lists.items():

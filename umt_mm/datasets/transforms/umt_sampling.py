@@ -95,10 +95,10 @@ def tsn_indices(num_frames: int, clip_len: int, mode: str,
                 rng: np.random.Generator | None = None) -> np.ndarray:
     """Indices of the reference pretraining loader (``datasets/mae.py``, TSN sparse).
 
-    Train: ``avg = len // T``; ``i*avg + randint(avg)``; when ``avg == 0`` and the video
-    has more than ``T`` frames, ``T`` sorted random frames; otherwise all zeros (the
-    reference's three branches with one frame per segment). Val/test: the segment
-    centres ``int(tick/2 + tick*i)`` with ``tick = len / T``.
+    Train: ``avg = len // T``; ``i*avg + randint(avg)`` (the SSv2 train formula); a video
+    shorter than ``T`` frames gives all zeros (with one frame per segment the reference's
+    sorted-random branch, for ``avg == 0`` and more frames than segments, never runs).
+    Val/test: the segment centres ``int(tick/2 + tick*i)`` with ``tick = len / T``.
 
     Args:
         num_frames (int): Frames in the video.
@@ -116,13 +116,9 @@ def tsn_indices(num_frames: int, clip_len: int, mode: str,
         return ssv2_indices(num_frames, clip_len, 'val')
     if mode != 'train':
         raise ValueError(f"mode must be 'train', 'val' or 'test', got {mode!r}")
-    randint = rng.integers if rng is not None else np.random.randint
-    avg = num_frames // clip_len
-    if avg > 0:
-        return (np.arange(clip_len) * avg + randint(0, avg, size=clip_len)).astype(np.int64)
-    if num_frames > clip_len:
-        return np.sort(randint(0, num_frames, size=clip_len)).astype(np.int64)
-    return np.zeros(clip_len, dtype=np.int64)
+    if num_frames < clip_len:  # avg == 0; the reference's sorted-random branch needs more
+        return np.zeros(clip_len, dtype=np.int64)  # frames than segments, so zeros remain
+    return ssv2_indices(num_frames, clip_len, 'train', rng=rng)  # i*avg + randint(avg)
 
 
 SAMPLERS = {'kinetics': kinetics_sparse_indices, 'ssv2': ssv2_indices, 'tsn': tsn_indices}
