@@ -297,8 +297,8 @@ def fix_strict_video_lists() -> bool:
     ``VideoDataset.load_data_list`` checks nothing. Fix: the same parser with checks
     (:func:`umt_mm.datasets.video_list_validation.read_video_list`): labels are checked
     against the dataset's ``num_classes`` (``tools/train.py`` / ``test.py`` fill it from the
-    model head) and ``metainfo.classes`` (names or a label-map path) against
-    ``num_classes``. Remove when MMAction2 validates its lists.
+    model head) and ``metainfo.classes`` (names or a label-map path, whose file is named in
+    the error) against ``num_classes``. Remove when MMAction2 validates its lists.
 
     Returns:
         bool: Whether the patch was installed.
@@ -307,9 +307,20 @@ def fix_strict_video_lists() -> bool:
     if getattr(VideoDataset.load_data_list, '_umt_mm_strict', False):
         return True
 
+    original_metainfo = VideoDataset._load_metainfo.__func__
+
+    def _load_metainfo(cls, metainfo: dict | None = None) -> dict:
+        # MMEngine reads a label-map path in metainfo.classes into names; keep the path so
+        # that a wrong label map is reported with its file
+        loaded = original_metainfo(cls, metainfo)
+        if isinstance(metainfo, dict) and isinstance(metainfo.get('classes'), (str, Path)):
+            loaded['classes_file'] = str(metainfo['classes'])
+        return loaded
+
     def load_data_list(self) -> list:
         from umt_mm.datasets.video_list_validation import check_class_names, read_video_list
-        classes = self._metainfo.get('classes') if isinstance(self._metainfo, dict) else None
+        meta = self._metainfo if isinstance(self._metainfo, dict) else {}
+        classes = meta.get('classes_file', meta.get('classes'))
         if classes is not None and self.num_classes is not None:
             check_class_names(classes, self.num_classes)
         return read_video_list(self.ann_file, delimiter=self.delimiter,
@@ -320,6 +331,7 @@ def fix_strict_video_lists() -> bool:
     load_data_list.__doc__ = VideoDataset.load_data_list.__doc__
     load_data_list._umt_mm_strict = True
     VideoDataset.load_data_list = load_data_list
+    VideoDataset._load_metainfo = classmethod(_load_metainfo)
     return True
 
 

@@ -82,9 +82,9 @@ def test_label_map_length_must_match_the_head(tmp_path):
                                               r'but the model head has num_classes=2'):
         read_label_map(label_map, 2)
     ann = _write(tmp_path, 'a.mp4 0\n')
-    # MMEngine reads a label-map path given as metainfo.classes into the names
-    with pytest.raises(AnnotationError, match='metainfo.classes: 3 class names but the model '
-                                              'head has num_classes=2'):
+    # a label-map path given as metainfo.classes is reported with its file and line
+    with pytest.raises(AnnotationError, match=rf'{label_map}:4: the label map has 3 classes '
+                                              r'but the model head has num_classes=2'):
         _build(ann, num_classes=2, metainfo=dict(classes=str(label_map)))
     with pytest.raises(AnnotationError, match='2 class names but the model head has '
                                               'num_classes=3'):
