@@ -3,6 +3,7 @@
 Not a conftest.py: tests/conftest.py is imported as ``conftest`` by other tests.
 """
 import os
+import uuid
 from pathlib import Path
 
 QUICKSTART = 'configs/quickstart/umt-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py'
@@ -22,6 +23,9 @@ def tiny_cfg(repo_root: Path, toy: dict, work_dir: Path, train_list=None, val_li
         loader.dataset.ann_file = str(ann)
         loader.dataset.data_prefix = dict(video=video_dir)
     cfg.work_dir = str(work_dir)
+    # runners built in the same second would share MMEngine's logger (named after the
+    # experiment and a 1-s timestamp) and log into the first one's file
+    cfg.experiment_name = f'{Path(work_dir).parent.name}-{Path(work_dir).name}-{uuid.uuid4().hex}'
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, save_best=None)
     cfg.visualizer = dict(type='ActionVisualizer', vis_backends=[dict(type='LocalVisBackend')])
