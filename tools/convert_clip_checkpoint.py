@@ -19,9 +19,8 @@ Examples::
 """
 import argparse
 import sys
-from pathlib import Path
 
-import torch
+from mmengine.runner.checkpoint import save_checkpoint
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -72,8 +71,9 @@ def convert(args: argparse.Namespace) -> None:
     teacher.load_state_dict(state, strict=True)
     meta = dict(source=str(args.src), format=fmt, arch=args.arch or arch,
                 input_resolution=resolution)
-    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(state_dict=dict(state), meta=meta), args.dst)
+    # MMEngine's writer: through a temporary file and os.replace (umt_mm.compat), so an
+    # interrupted conversion never leaves a truncated output
+    save_checkpoint(dict(state_dict=dict(state), meta=meta), str(args.dst))
     print(f'[convert_clip] wrote {len(state)} tensors to {args.dst}; use it as '
           f"init_cfg=dict(type='Pretrained', checkpoint='{args.dst}')")
 

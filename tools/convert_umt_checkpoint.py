@@ -19,9 +19,8 @@ Examples::
         mit_init.pth --kind finetune --drop-head
 """
 import argparse
-from pathlib import Path
 
-import torch
+from mmengine.runner.checkpoint import save_checkpoint
 
 from umt_mm.converters import (
     build_channel_map,
@@ -99,8 +98,9 @@ def main() -> None:
         report = check_against(model.state_dict(), converted, strict=args.strict)
         print(f'[convert] against {args.config}: {report}')
     print(f'[convert] 3/3 writing {args.dst}', flush=True)
-    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(state_dict=converted, meta=meta), args.dst)
+    # MMEngine's writer: through a temporary file and os.replace (umt_mm.compat), so an
+    # interrupted conversion never leaves a truncated output
+    save_checkpoint(dict(state_dict=converted, meta=meta), str(args.dst))
     print(f'[convert] wrote {len(converted)} tensors to {args.dst}')
 
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-import torch
+from mmengine.runner.checkpoint import save_checkpoint
 
 from umt_mm.converters import check_against, convert_official_pretrain, load_state_dict_any
 
@@ -84,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 1
         print('[export] every pretrained backbone key matches')
-    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(state_dict=student, meta=dict(source=str(args.src),
+    # MMEngine's writer: through a temporary file and os.replace (umt_mm.compat), so an
+    # interrupted conversion never leaves a truncated output
+    save_checkpoint(dict(state_dict=student, meta=dict(source=str(args.src),
                                                   kind='umt-pretrain-export')), args.dst)
     print(f'[export] wrote {len(student)} backbone tensors to {args.dst}')
     return 0
