@@ -17,6 +17,7 @@ from ...converters.clip_checkpoint import (
     read_hf_clip_config,
     resize_clip_positional_embedding,
 )
+from .arch_presets import resolve_arch
 
 ARCH_PRESETS = {
     'b16': dict(patch_size=16, width=768, layers=12, heads=12, output_dim=512),
@@ -190,14 +191,8 @@ class CLIPVisionTeacher(BaseModule):
                  autocast_dtype: str | None = None,
                  init_cfg: dict | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if isinstance(arch, str):
-            if arch not in ARCH_PRESETS:
-                raise ValueError(f'unknown CLIPVisionTeacher arch {arch!r}; choose from '
-                                 f'{sorted(ARCH_PRESETS)} or pass a dict')
-            arch = ARCH_PRESETS[arch]
-        missing = {'patch_size', 'width', 'layers', 'output_dim'} - set(arch)
-        if missing:
-            raise ValueError(f'CLIPVisionTeacher arch dict lacks {sorted(missing)}')
+        arch = resolve_arch('CLIPVisionTeacher', arch, ARCH_PRESETS,
+                            ('patch_size', 'width', 'layers', 'output_dim'))
         self.patch_size = int(arch['patch_size'])
         self.width = int(arch['width'])
         self.layers = int(arch['layers'])

@@ -10,6 +10,7 @@ from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 
 from ..layers import UMTBlock, umt_position_table
+from .arch_presets import resolve_arch
 
 ARCH_PRESETS = {
     'base': dict(embed_dims=768, depth=12, num_heads=12, mlp_ratio=4.0),
@@ -114,14 +115,8 @@ class UMTVisionTransformer(BaseModule):
             init_cfg = [dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.0),
                         dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)]
         super().__init__(init_cfg=init_cfg)
-        if isinstance(arch, str):
-            if arch not in ARCH_PRESETS:
-                raise ValueError(f'unknown UMTVisionTransformer arch {arch!r}; choose from '
-                                 f'{sorted(ARCH_PRESETS)} or pass a dict')
-            arch = ARCH_PRESETS[arch]
-        missing = {'embed_dims', 'depth', 'num_heads'} - set(arch)
-        if missing:
-            raise ValueError(f'UMTVisionTransformer arch dict lacks {sorted(missing)}')
+        arch = resolve_arch('UMTVisionTransformer', arch, ARCH_PRESETS,
+                            ('embed_dims', 'depth', 'num_heads'))
         if output not in ('pooled', 'feature_map'):
             raise ValueError(f"output must be 'pooled' or 'feature_map', got {output!r}")
         if num_frames % tubelet_size:
