@@ -205,3 +205,20 @@ def test_b16_recipe_builds_with_the_reference_no_decay_groups(repo_root):
     assert sum(p.numel() for g in wrapper.optimizer.param_groups for p in g['params']) == \
         88_005_888
     assert {g['lr'] for g in wrapper.optimizer.param_groups} == {1.2e-3}
+
+
+def test_other_input_sizes_use_the_reference_1d_table_at_their_length():
+    from umt_mm.models.layers import sincos_table_1d
+    model = tiny_distiller(mask_generator=dict(type='UMTMaskGenerator', mask_type='random'),
+                           teacher=dict(type='CLIPVisionTeacher', input_resolution=64,
+                                        num_return_layers=2,
+                                        arch=dict(patch_size=16, width=32, layers=2, heads=2,
+                                                  output_dim=16))).eval()
+    x = torch.rand(1, 3, 4, 64, 64)  # built for 32 px: 4 x 4 x 4 = 64 tokens instead of 16
+    mask = torch.zeros(1, 64, dtype=torch.bool)
+    with torch.no_grad():
+        _, aligned = model.student(x, mask)
+        returned = model.encoder.norm(model.encoder.forward_masked(x, mask, [1, 2]))
+        expected = model.clip_decoder(returned + sincos_table_1d(64, 32))
+    torch.testing.assert_close(aligned, expected)
+    assert list(model._clip_pos_cache) == [(64, torch.device('cpu'))]

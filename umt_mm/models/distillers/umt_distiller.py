@@ -103,6 +103,7 @@ class UMTDistiller(BaseModel):
         self.register_buffer('clip_pos_embed',
                              sincos_table_1d(num_tokens, self.encoder.embed_dims),
                              persistent=False)
+        self._clip_pos_cache: dict[tuple, torch.Tensor] = {}
         self._register_state_dict_hook(_drop_teacher_keys)
         self._register_load_state_dict_pre_hook(self._keep_own_teacher)
 
@@ -187,8 +188,12 @@ class UMTDistiller(BaseModel):
         returned = self.encoder.forward_masked(inputs, mask, self.return_layers)
         normed = self.encoder.norm(returned)
         pos = self.clip_pos_embed
-        if pos.shape[1] != mask.shape[1]:
-            pos = sincos_table_1d(mask.shape[1], pos.shape[-1]).to(pos.device)
+        if pos.shape[1] != mask.shape[1]:  # another input size: built once per length
+            key = (mask.shape[1], pos.device)
+            if key not in self._clip_pos_cache:
+                self._clip_pos_cache[key] = sincos_table_1d(mask.shape[1],
+                                                            pos.shape[-1]).to(pos.device)
+            pos = self._clip_pos_cache[key]
         pos = pos.expand(batch, -1, -1)[~mask].reshape(batch, -1, pos.shape[-1])
         aligned = self.clip_decoder(normed + pos.type_as(normed).unsqueeze(0))
         return normed, aligned
