@@ -124,6 +124,73 @@ def test_init_cfg_list_and_a_second_init_weights(tmp_path):
     assert not any(p.requires_grad for p in loaded.parameters())
 
 
+@pytest.mark.parametrize('name', ['pretrain_b16style', 'pretrain_l14style_teacher196'])
+def test_reference_fixture_targets_at_visible_tokens(shared_data, name):
+    """forward_visible with the fixture's mask gives the reference's gathered targets."""
+    fx = _fixture(shared_data, name)
+    teacher = _teacher_from_config(fx['config'])
+    teacher.load_state_dict(fx['teacher_state_dict'], strict=True)
+    mask = fx['mask'].bool()
+    seen = []
+
+    def make_mask(cls_attn):
+        seen.append(cls_attn)
+        return mask
+
+    targets, cls_attn, returned = teacher.forward_visible(fx['input'].float(), make_mask)
+    assert len(seen) == 1 and returned is mask
+    torch.testing.assert_close(seen[0], fx['teacher_cls_attn'], atol=1e-4, rtol=0)
+    assert targets.shape == fx['targets'].shape
+    torch.testing.assert_close(targets, fx['targets'], atol=1e-4, rtol=0)
+
+
+def _per_frame_mask(frames, per_frame, visible, batch=2, same_positions=False):
+    rows = []
+    for _ in range(batch * (1 if same_positions else frames)):
+        row = torch.ones(per_frame, dtype=torch.bool)
+        row[torch.randperm(per_frame)[:visible]] = False
+        rows.append(row)
+    mask = torch.stack(rows)
+    if same_positions:  # tube: the same positions in every frame
+        return mask.unsqueeze(1).expand(batch, frames, per_frame).reshape(batch, -1)
+    return mask.reshape(batch, frames * per_frame)
+
+
+@pytest.mark.parametrize('kind', ['per_frame', 'tube', 'uneven'])
+@pytest.mark.parametrize('autocast', [None, 'bfloat16'])
+def test_visible_targets_equal_the_gathered_full_features(kind, autocast):
+    torch.manual_seed(0)
+    teacher = CLIPVisionTeacher(arch=TINY, input_resolution=64, num_return_layers=2,
+                                autocast_dtype=autocast)
+    clip = torch.randn(2, 3, 3, 64, 64)  # 3 frames of 4x4 patches
+    if kind == 'uneven':  # random masking over the clip: frames keep 2, 5 and 5 tokens
+        mask = torch.ones(2, 3, 16, dtype=torch.bool)
+        for frame, count in enumerate((2, 5, 5)):
+            mask[:, frame, torch.randperm(16)[:count]] = False
+        mask = mask.reshape(2, 48)
+    else:
+        mask = _per_frame_mask(3, 16, 4, same_positions=kind == 'tube')
+    features, cls_attn = teacher(clip)
+    targets, visible_cls_attn, returned = teacher.forward_visible(clip, lambda a: mask)
+    assert returned is mask
+    expected = features[:, ~mask].reshape(2, 2, -1, 32)
+    assert targets.shape == expected.shape == (2, 2, 12, 32)
+    assert targets.dtype == torch.float32
+    tol = 1e-5 if autocast is None else 2e-2
+    torch.testing.assert_close(targets, expected, atol=tol, rtol=0)
+    torch.testing.assert_close(visible_cls_attn, cls_attn, atol=tol, rtol=0)
+
+
+def test_visible_targets_reject_a_mask_of_another_grid():
+    teacher = CLIPVisionTeacher(arch=TINY, input_resolution=64, num_return_layers=2)
+    clip = torch.randn(1, 3, 2, 64, 64)
+    wrong = torch.zeros(1, 2 * 4, dtype=torch.bool)  # a 2x2 student grid per frame
+    with pytest.raises(ValueError, match=r'\(1, 32\).*same grid as the student'):
+        teacher.forward_visible(clip, lambda a: wrong)
+    with pytest.raises(ValueError, match='must be bool'):
+        teacher.forward_visible(clip, lambda a: torch.zeros(1, 32))
+
+
 def test_bfloat16_autocast_is_close_to_fp32():
     torch.manual_seed(0)
     fp32 = CLIPVisionTeacher(arch=TINY, input_resolution=32, num_return_layers=2)

@@ -1,6 +1,7 @@
 """The frozen CLIP visual encoder that teaches the UMT student (spec §2)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -87,6 +88,44 @@ class CLIPAttention(nn.Module):
         """Softmax attention ``(N, heads, L, d)`` through the fused kernel."""
         return F.scaled_dot_product_attention(q, k, v)
 
+    def cls_keys_values(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Keys, values and the CLS attention row, without the other queries.
+
+        Args:
+            x (Tensor): Normalised tokens ``(N, L, W)``, CLS first.
+
+        Returns:
+            tuple: ``k`` and ``v`` ``(N, heads, L, d)`` and the ``(N, L)`` fp32
+            head-averaged softmax attention of the CLS query over all keys (the same
+            numbers as :meth:`forward` with ``return_cls_attn``).
+        """
+        batch, length, width = x.shape
+        q = F.linear(x[:, 0], self.in_proj_weight[:width], self.in_proj_bias[:width])
+        kv = F.linear(x, self.in_proj_weight[width:], self.in_proj_bias[width:])
+        k, v = kv.reshape(batch, length, 2, self.heads, self.head_dims).permute(
+            2, 0, 3, 1, 4).unbind(0)
+        q = q.reshape(batch, 1, self.heads, self.head_dims).transpose(1, 2)
+        logits = (q * self.head_dims ** -0.5) @ k.transpose(-2, -1)
+        return k, v, logits.float().softmax(dim=-1).mean(dim=1)[:, 0]
+
+    def attend_queries(self, x: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """Attention output for some queries over given keys and values.
+
+        Args:
+            x (Tensor): Normalised query tokens ``(N, n, W)``.
+            k (Tensor): Keys ``(N, heads, L, d)`` (from :meth:`cls_keys_values`).
+            v (Tensor): Values ``(N, heads, L, d)``.
+
+        Returns:
+            Tensor: ``(N, n, W)`` after ``out_proj``: the rows of :meth:`forward`'s output
+            at those queries.
+        """
+        batch, length, width = x.shape
+        q = F.linear(x, self.in_proj_weight[:width], self.in_proj_bias[:width])
+        q = q.reshape(batch, length, self.heads, self.head_dims).transpose(1, 2)
+        out = self.attend(q, k, v).transpose(1, 2).reshape(batch, length, width)
+        return self.out_proj(out)
+
 
 class CLIPMLP(nn.Module):
     """``c_fc`` -> QuickGELU ``x * sigmoid(1.702 x)`` -> ``c_proj``.
@@ -103,7 +142,10 @@ class CLIPMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.c_fc(x)
-        return self.c_proj(x * torch.sigmoid(1.702 * x))
+        if x.requires_grad:
+            return self.c_proj(x * torch.sigmoid(1.702 * x))
+        # the frozen teacher: the same numbers with one hidden-size buffer instead of three
+        return self.c_proj(x.mul_((x * 1.702).sigmoid_()))
 
 
 class CLIPResidualBlock(nn.Module):
@@ -121,12 +163,48 @@ class CLIPResidualBlock(nn.Module):
         self.mlp = CLIPMLP(width, 4 * width)
         self.ln_2 = CLIPLayerNorm(width, eps=1e-5)
 
-    def forward(self, x: Tensor, return_cls_attn: bool = False
+    def forward(self, x: Tensor, return_cls_attn: bool = False,
+                select_visible: Callable[[Tensor], Tensor] | None = None
                 ) -> tuple[Tensor, Tensor | None]:
+        """Args:
+            x (Tensor): Tokens ``(N, L, W)``, CLS first.
+            return_cls_attn (bool): Also return the CLS row of the attention.
+                Defaults to False.
+            select_visible (Callable[[Tensor], Tensor], optional): Compute only the
+                outputs of some tokens: called with the ``(N, L)`` fp32 CLS attention row,
+                it returns a bool ``(N, L - 1)`` of the patch tokens to keep (True =
+                keep). Defaults to None (every token).
+
+        Returns:
+            tuple: ``(N, L, W)`` tokens (or, with ``select_visible``, the kept patch
+            tokens ``(M, W)`` in row-major order) and the ``(N, L)`` CLS attention (None
+            unless asked for or ``select_visible`` is given).
+        """
+        if select_visible is not None:
+            return self._forward_selected(x, select_visible)
         out, cls_attn = self.attn(self.ln_1(x), return_cls_attn)
         x = x + out
         x = x + self.mlp(self.ln_2(x))
         return x, cls_attn
+
+    def _forward_selected(self, x: Tensor, select_visible: Callable[[Tensor], Tensor]
+                          ) -> tuple[Tensor, Tensor]:
+        """The block for the kept tokens only: keys and values of every token, the CLS
+        query (whose attention chooses the tokens), then the queries, ``out_proj`` and
+        MLP of the kept tokens."""
+        normed = self.ln_1(x)
+        k, v, cls_attn = self.attn.cls_keys_values(normed)
+        visible = select_visible(cls_attn)
+        counts = visible.sum(dim=1)
+        if bool((counts == counts[0]).all()):  # the same count per frame (attention/tube)
+            rows, num, width = x.shape[0], int(counts[0]), x.shape[2]
+            out = x[:, 1:][visible].reshape(rows, num, width)
+            out = out + self.attn.attend_queries(
+                normed[:, 1:][visible].reshape(rows, num, width), k, v)
+            return (out + self.mlp(self.ln_2(out))).flatten(0, 1), cls_attn
+        # frames keep different numbers of tokens (random masks): every query
+        out = x + self.attn.attend_queries(normed, k, v)
+        return (out + self.mlp(self.ln_2(out)))[:, 1:][visible], cls_attn
 
 
 class CLIPTransformer(nn.Module):
@@ -358,12 +436,14 @@ class CLIPVisionTeacher(BaseModule):
         return x.reshape(batch, channels, frames, self.input_resolution, self.input_resolution)
 
     def _project(self, tokens: Tensor, batch: int) -> Tensor:
-        """Patch tokens ``(B*T, HW, W)`` -> ``(B, T*HW, C)`` through ln_post, proj and L2."""
+        """Patch tokens ``(B*T, HW, W)`` (or the visible ones, ``(B*N, W)``) -> ``(B, N, C)``
+        through ``ln_post``, ``proj`` and L2 normalisation."""
         x = self.ln_post(tokens) @ self.proj.to(tokens.dtype)
         x = x.float().reshape(batch, -1, self.output_dim)
         return x / x.norm(dim=-1, keepdim=True)
 
-    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def _embed(self, x: Tensor) -> tuple[Tensor, int, int]:
+        """Clip ``(B, 3, T, H, W)`` -> tokens ``(B*T, 1 + HW, W)`` after ``ln_pre``."""
         x = self._resize_input(x)
         batch, _, frames = x.shape[:3]
         frames_2d = x.transpose(1, 2).flatten(0, 1)  # (B*T, 3, H, W), frame-major per sample
@@ -372,7 +452,10 @@ class CLIPVisionTeacher(BaseModule):
         tokens = tokens.flatten(2).transpose(1, 2)  # (B*T, HW, W), (h, w) order
         cls = self.class_embedding.to(tokens.dtype).expand(tokens.shape[0], 1, -1)
         x = torch.cat((cls, tokens), dim=1) + self.positional_embedding.to(tokens.dtype)
-        x = self.ln_pre(x)
+        return self.ln_pre(x), batch, frames
+
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x, batch, _ = self._embed(x)
         first_returned = self.layers - self.num_return_layers
         features, cls_attn = [], None
         for index, block in enumerate(self.transformer.resblocks):
@@ -384,27 +467,98 @@ class CLIPVisionTeacher(BaseModule):
                 features.append(self._project(x[:, 1:], batch))
         return torch.stack(features), cls_attn[:, 1:].float()
 
+    def _forward_visible(self, x: Tensor, make_mask: Callable[[Tensor], Tensor]
+                         ) -> tuple[Tensor, Tensor, Tensor]:
+        x, batch, frames = self._embed(x)
+        first_returned = self.layers - self.num_return_layers
+        hidden = []
+        for index, block in enumerate(self.transformer.resblocks[:-1]):
+            x, _ = block(x)
+            if index >= first_returned:
+                hidden.append(x[:, 1:])
+        per_frame = self.num_patches
+        drawn = {}
+
+        def select_visible(cls_attn: Tensor) -> Tensor:
+            cls_attn = cls_attn[:, 1:].float()
+            mask = make_mask(cls_attn)
+            if mask.dtype != torch.bool or tuple(mask.shape) != (batch, frames * per_frame):
+                raise ValueError(
+                    f'the mask must be bool (B, T*H*W) = {(batch, frames * per_frame)} for '
+                    f"the teacher's grid ({frames} frames x {self.grid}x{self.grid} patches), "
+                    f"got {mask.dtype} {tuple(mask.shape)}: the teacher's input_resolution / "
+                    'patch size must give the same grid as the student')
+            drawn.update(cls_attn=cls_attn, mask=mask,
+                         visible=~mask.reshape(batch * frames, per_frame))
+            return drawn['visible']
+
+        # through the block's forward (not its parts), so that wrappers such as FSDP units
+        # gather its parameters
+        last, _ = self.transformer.resblocks[-1](x, select_visible=select_visible)
+        selected = [tokens[drawn['visible']] for tokens in hidden] + [last]
+        targets = torch.stack([self._project(tokens, batch) for tokens in selected])
+        return targets, drawn['cls_attn'], drawn['mask']
+
     @torch.no_grad()
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, make_mask: Callable[[Tensor], Tensor] | None = None
+                ) -> tuple[Tensor, ...]:
         """Teacher targets and CLS attention of a clip.
 
         Args:
             x (Tensor): ``(B, 3, T, H, W)``, ImageNet-normalised (the student's input).
+            make_mask (Callable[[Tensor], Tensor], optional): Draw the mask in the middle
+                of the last block and compute the targets at the visible tokens only;
+                see :meth:`forward_visible`. Defaults to None (every token).
 
         Returns:
-            tuple[Tensor, Tensor]: ``features`` ``(K, B, T*h*w, output_dim)`` fp32, each
-            returned block's patch tokens through ``ln_post``, ``proj`` and L2
+            tuple: Without ``make_mask``: ``features`` ``(K, B, T*h*w, output_dim)`` fp32,
+            each returned block's patch tokens through ``ln_post``, ``proj`` and L2
             normalisation, token order (t, h, w); and ``cls_attn`` ``(B*T, h*w)`` fp32,
             the head-averaged softmax attention of the last block's CLS query over all
-            ``1 + h*w`` keys, patch columns only (rows sum to < 1).
+            ``1 + h*w`` keys, patch columns only (rows sum to < 1). With ``make_mask``:
+            ``(targets, cls_attn, mask)`` as :meth:`forward_visible` returns them.
         """
         if x.dim() != 5 or x.shape[1] != 3:
             raise ValueError(f'CLIPVisionTeacher expects (B, 3, T, H, W), got {tuple(x.shape)}')
+        if make_mask is None:
+            run = self._forward
+        else:
+            def run(clip: Tensor) -> tuple[Tensor, ...]:
+                return self._forward_visible(clip, make_mask)
         if self.autocast_dtype is None:
-            return self._forward(x)
+            return run(x)
         with torch.autocast(device_type=x.device.type,
                             dtype=_AUTOCAST_DTYPES[self.autocast_dtype]):
-            return self._forward(x)
+            return run(x)
+
+    def forward_visible(self, x: Tensor, make_mask: Callable[[Tensor], Tensor]
+                        ) -> tuple[Tensor, Tensor, Tensor]:
+        """Teacher targets at the visible tokens only, the mask drawn mid-forward.
+
+        Equal to ``features[:, ~mask]`` of :meth:`forward` (the reference computes every
+        token and then gathers), without computing what the loss never reads: the last
+        block's outputs at masked tokens and ``ln_post``/``proj`` of masked tokens. The
+        blocks before the last one run on every token (the CLS attention that draws the
+        mask depends on all of them); the last block computes keys and values of every
+        token, the CLS query (the mask's weights), then the queries, ``out_proj`` and
+        MLP of the visible tokens only. With 40 of 196 tokens visible per frame this
+        saves about 2/3 of the last block and 4/5 of the projections.
+
+        Args:
+            x (Tensor): ``(B, 3, T, H, W)``, ImageNet-normalised.
+            make_mask (Callable[[Tensor], Tensor]): Called once with ``cls_attn``
+                ``(B*T, h*w)`` (as :meth:`forward` returns it); returns the bool mask
+                ``(B, T*h*w)``, True = masked, with the same number of visible tokens in
+                every clip.
+
+        Returns:
+            tuple[Tensor, Tensor, Tensor]: ``targets`` ``(K, B, N_vis, output_dim)`` fp32
+            (visible tokens in (t, h, w) order), ``cls_attn`` and the mask.
+
+        ``teacher(x, make_mask=make_mask)`` is the same call; use that form when the
+        teacher may be wrapped (e.g. by an FSDP unit), since wrappers act on ``__call__``.
+        """
+        return self(x, make_mask=make_mask)
 
     @property
     def num_patches(self) -> int:

@@ -37,6 +37,8 @@ class UMTDistiller(BaseModel):
         encoder (dict): The student, a ``UMTVisionTransformer`` config; it is built with
             ``with_fc_norm=False`` (the reference student's final ``norm``).
         teacher (dict): The teacher, e.g. ``CLIPVisionTeacher``; called as
+            ``teacher(x, make_mask=make_mask) -> (targets (K, B, N_vis, C), cls_attn,
+            mask)`` when it has a ``forward_visible`` method, else as
             ``teacher(x) -> (features (K, B, N, C), cls_attn (B*T, H*W))``.
         align_dims (int): Teacher output channels ``C`` (512 for CLIP-B/16, 768 for
             CLIP-L/14).
@@ -154,23 +156,71 @@ class UMTDistiller(BaseModel):
         """
         if inputs.ndim == 6:
             inputs = inputs.flatten(0, 1)
-        batch = inputs.shape[0]
         grid = (inputs.shape[2] // self.encoder.tubelet_size,
                 inputs.shape[3] // self.encoder.patch_size,
                 inputs.shape[4] // self.encoder.patch_size)
         with torch.no_grad():
-            features, cls_attn = self.teacher(inputs)
-            mask = self.mask_generator(grid, batch, cls_attn=cls_attn, device=inputs.device)
-        num_layers = len(self.return_layers)
-        expected = (num_layers, batch, grid[0] * grid[1] * grid[2], self.align_dims)
-        if tuple(features.shape) != expected:
+            if hasattr(self.teacher, 'forward_visible'):
+                targets, mask = self.teacher_targets(inputs, grid)
+            else:
+                targets, mask = self.teacher_targets_full(inputs, grid)
+        return self.student(inputs, mask)[1], targets, mask
+
+    def _check_targets(self, shape: tuple, batch: int, tokens: int) -> None:
+        expected = (len(self.return_layers), batch, tokens, self.align_dims)
+        if tuple(shape) != expected:
             raise ValueError(
-                f'teacher features of shape {tuple(features.shape)} do not match the student: '
-                f'expected {expected} (returned blocks, clips, student tokens, align_dims). '
+                f'teacher features of shape {tuple(shape)} do not match the student: '
+                f'expected {expected} (returned blocks, clips, tokens, align_dims). '
                 "Check the teacher's num_return_layers / output dims and that its "
                 'input_resolution / patch size give the same grid as the student')
+
+    def teacher_targets(self, inputs: torch.Tensor, grid: tuple[int, int, int]
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mask and teacher targets, computed at the visible tokens only.
+
+        The teacher's ``forward_visible`` draws the mask from its last block's CLS
+        attention in the middle of that block and finishes the block (and ``ln_post``,
+        ``proj``) on the visible tokens only; the result equals
+        :meth:`teacher_targets_full`, the reference's order of work.
+
+        Args:
+            inputs (torch.Tensor): ``(B, C, T, H, W)``.
+            grid (tuple[int, int, int]): The student's token grid.
+
+        Returns:
+            tuple: ``targets (K, B, N_vis, C)`` and the mask ``(B, N)`` (True = masked).
+        """
+        batch = inputs.shape[0]
+
+        def make_mask(cls_attn: torch.Tensor) -> torch.Tensor:
+            return self.mask_generator(grid, batch, cls_attn=cls_attn, device=inputs.device)
+
+        # the call (not .forward_visible), so that a wrapped teacher gathers its weights
+        targets, _, mask = self.teacher(inputs, make_mask=make_mask)
+        self._check_targets(targets.shape, batch, int((~mask[0]).sum()))
+        return targets, mask
+
+    def teacher_targets_full(self, inputs: torch.Tensor, grid: tuple[int, int, int]
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mask and teacher targets as the reference computes them: the teacher's
+        features at every token (``teacher(x) -> (features, cls_attn)``), then the ones
+        at the visible tokens. Used for teachers without ``forward_visible``.
+
+        Args:
+            inputs (torch.Tensor): ``(B, C, T, H, W)``.
+            grid (tuple[int, int, int]): The student's token grid.
+
+        Returns:
+            tuple: ``targets (K, B, N_vis, C)`` and the mask ``(B, N)`` (True = masked).
+        """
+        batch = inputs.shape[0]
+        features, cls_attn = self.teacher(inputs)
+        mask = self.mask_generator(grid, batch, cls_attn=cls_attn, device=inputs.device)
+        self._check_targets(features.shape, batch, grid[0] * grid[1] * grid[2])
+        num_layers = len(self.return_layers)
         targets = features[:, ~mask].reshape(num_layers, batch, -1, self.align_dims)
-        return self.student(inputs, mask)[1], targets, mask
+        return targets, mask
 
     def student(self, inputs: torch.Tensor, mask: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
