@@ -387,17 +387,21 @@ def naive_clip_attention_forward(self, x: torch.Tensor, return_cls_attn: bool = 
 
 @contextmanager
 def naive_pretraining(model: torch.nn.Module):
-    """Naive attention in the student (``naive_attention``) and in the CLIP teacher."""
+    """The reference's computation: naive attention in the student (``naive_attention``)
+    and in the CLIP teacher, and teacher features at every token gathered at the visible
+    ones (``UMTDistiller.teacher_targets_full``)."""
     from umt_mm.models.backbones.clip_teacher import CLIPAttention
     patched = [m for m in model.modules() if isinstance(m, CLIPAttention)]
     for m in patched:
         m.forward = naive_clip_attention_forward.__get__(m)
+    model.teacher_targets = model.teacher_targets_full
     try:
         with naive_attention(model):
             yield
     finally:
         for m in patched:
             del m.forward
+        del model.teacher_targets
 
 
 def build_pretrain_step(variant: str = 'sdpa', frames: int = 8, size: int = 224,
@@ -445,11 +449,35 @@ def build_pretrain_step(variant: str = 'sdpa', frames: int = 8, size: int = 224,
     return model, step
 
 
+#: The GEMM operators of a step: what no attention kernel or optimizer can make cheaper.
+GEMM_OPS = ('aten.addmm', 'aten.mm', 'aten.convolution', 'aten.convolution_backward')
+
+
+def step_gemm_gflop(step) -> float:
+    """GFLOP of the linear layers and convolutions of one call of ``step`` (forward and
+    backward; attention's matmuls are left out), counted by
+    :class:`torch.utils.flop_counter.FlopCounterMode`."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        step()
+    counts = counter.get_flop_counts()['Global']
+    return sum(n for op, n in counts.items()
+               if str(op).split('.default')[0] in GEMM_OPS) / 1e9
+
+
 def pretrain_benchmark(args: argparse.Namespace) -> None:
-    """fused vs naive pretraining step (alternating rounds) + bf16 teacher + peak memory."""
+    """fused vs naive pretraining step (alternating rounds) + bf16 teacher + peak memory,
+    and the step's GEMM floor: its linear/convolution FLOPs at this CPU's matmul peak."""
     steps = {variant: build_pretrain_step(variant)[1] for variant in PRETRAIN_VARIANTS}
     results: dict = {'cpu_capability': torch.backends.cpu.get_cpu_capability(),
                      'threads': torch.get_num_threads()}
+    # the floor: no implementation of this step in fp32 can take less time than its GEMMs
+    # at the best fp32 matmul throughput of this machine (measured now)
+    results['matmul_peak_gflops'] = max(matmul_peak_gflops() for _ in range(3))
+    for variant in ('sdpa', 'naive'):
+        results[f'pretrain_{variant}_gemm_gflop'] = step_gemm_gflop(steps[variant])
+    results['gemm_floor_s'] = (results['pretrain_sdpa_gemm_gflop'] /
+                               results['matmul_peak_gflops'])
     timed = time_interleaved({f'pretrain_{v}': steps[v] for v in PRETRAIN_VARIANTS},
                              args.repeats)
     for key, values in timed.items():
@@ -462,6 +490,9 @@ def pretrain_benchmark(args: argparse.Namespace) -> None:
     results['time_ratio_sdpa_over_naive_attention'] = ratio('sdpa', 'naive_attention')
     results['time_ratio_bf16_teacher_over_naive'] = ratio('sdpa_bf16_teacher', 'naive')
     results['time_ratio_bf16_teacher_over_sdpa'] = ratio('sdpa_bf16_teacher', 'sdpa')
+    # the lowest ratio any fp32 implementation with these GEMMs could reach in this run
+    results['gemm_floor_over_naive'] = results['gemm_floor_s'] / _median(
+        timed['pretrain_naive'])
     del steps
     for variant in PRETRAIN_VARIANTS:
         results[f'pretrain_{variant}_peak_mib'] = _child_json('--child-pretrain',

@@ -42,3 +42,27 @@ def test_naive_teacher_attention_matches_the_fused_one():
     torch.testing.assert_close(naive_cls_attn, cls_attn, atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match='variant'):
         bench.build_pretrain_step('flash', **TINY)
+
+
+def test_naive_step_gathers_full_teacher_features_and_ours_skips_that_work(monkeypatch):
+    bench = load_benchmark()
+    gflop = {}
+    for variant in ('sdpa', 'naive'):
+        model, step = bench.build_pretrain_step(variant, **TINY)
+        calls = []
+
+        def spy(*args, _forward=model.teacher.forward, _calls=calls, **kwargs):
+            _calls.append(kwargs.get('make_mask') is not None)
+            return _forward(*args, **kwargs)
+
+        monkeypatch.setattr(model.teacher, 'forward', spy)
+        gflop[variant] = bench.step_gemm_gflop(step)
+        # ours draws the mask inside the teacher; naive computes every token, then gathers
+        assert calls == [variant == 'sdpa']
+    # TINY: 2 frames of 2x2 patches, 1 visible per frame (mask 0.8), teacher width 32,
+    # MLP 128, 2 returned layers of 16 channels. Ours leaves out, per frame, the last block's
+    # query, out_proj and MLP of the 3 masked tokens, out_proj and MLP of the CLS token,
+    # and ln_post/proj of the 3 masked tokens in both returned layers.
+    q, out, mlp, proj = 2 * 32 * 32, 2 * 32 * 32, 2 * 2 * 32 * 128, 2 * 32 * 16
+    saved = 2 * (3 * (q + out + mlp) + (out + mlp) + 2 * 3 * proj)
+    assert round((gflop['naive'] - gflop['sdpa']) * 1e9) == saved
