@@ -364,10 +364,12 @@ def child_detection(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------- UMT pretraining (issue 8)
 #: ``sdpa``: the step as the recipe runs it (fused attention, CLS row only in the teacher's last
-#: block, fused AdamW); ``naive``: the same step computed as the reference does (explicit
-#: attention everywhere, the full attention matrix in the teacher's last block, torch's default
-#: per-tensor AdamW); ``naive_attention``: naive attention with the fused AdamW (the share of the
-#: attention alone); ``sdpa_bf16_teacher``: the recipe with a bf16-autocast teacher.
+#: block, teacher's last block and projections on the visible tokens only, fused AdamW);
+#: ``naive``: the same step computed as the reference does (explicit attention everywhere, the
+#: full attention matrix in the teacher's last block, teacher features at every token then
+#: gathered, torch's default per-tensor AdamW); ``naive_attention``: the naive step with the
+#: fused AdamW (what ours saves besides the optimizer); ``sdpa_bf16_teacher``: the recipe with a
+#: bf16-autocast teacher.
 PRETRAIN_VARIANTS = ('sdpa', 'naive', 'naive_attention', 'sdpa_bf16_teacher')
 
 
