@@ -75,10 +75,7 @@ class CLIPAttention(nn.Module):
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
         q, k, v = qkv.reshape(batch, length, 3, self.heads, self.head_dims).permute(
             2, 0, 3, 1, 4).unbind(0)
-        cls_attn = None
-        if return_cls_attn:
-            logits = (q[:, :, :1] * self.head_dims ** -0.5) @ k.transpose(-2, -1)
-            cls_attn = logits.float().softmax(dim=-1).mean(dim=1)[:, 0]
+        cls_attn = self.cls_attention(q[:, :, :1], k) if return_cls_attn else None
         out = self.attend(q, k, v)
         out = out.transpose(1, 2).reshape(batch, length, width)
         return self.out_proj(out), cls_attn
@@ -87,6 +84,12 @@ class CLIPAttention(nn.Module):
     def attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
         """Softmax attention ``(N, heads, L, d)`` through the fused kernel."""
         return F.scaled_dot_product_attention(q, k, v)
+
+    def cls_attention(self, q_cls: Tensor, k: Tensor) -> Tensor:
+        """Head-averaged fp32 softmax row of the CLS query ``(N, heads, 1, d)`` over the
+        keys ``(N, heads, L, d)``: ``(N, L)``, computed explicitly for that row only."""
+        logits = (q_cls * self.head_dims ** -0.5) @ k.transpose(-2, -1)
+        return logits.float().softmax(dim=-1).mean(dim=1)[:, 0]
 
     def cls_keys_values(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Keys, values and the CLS attention row, without the other queries.
@@ -105,8 +108,7 @@ class CLIPAttention(nn.Module):
         k, v = kv.reshape(batch, length, 2, self.heads, self.head_dims).permute(
             2, 0, 3, 1, 4).unbind(0)
         q = q.reshape(batch, 1, self.heads, self.head_dims).transpose(1, 2)
-        logits = (q * self.head_dims ** -0.5) @ k.transpose(-2, -1)
-        return k, v, logits.float().softmax(dim=-1).mean(dim=1)[:, 0]
+        return k, v, self.cls_attention(q, k)
 
     def attend_queries(self, x: Tensor, k: Tensor, v: Tensor) -> Tensor:
         """Attention output for some queries over given keys and values.
