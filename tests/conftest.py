@@ -1,5 +1,6 @@
 """Shared fixtures: repository paths, the shared data folder and generated toy videos."""
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -41,6 +42,14 @@ def toy_videos(tmp_path_factory) -> dict:
 @pytest.fixture(scope='session')
 def python() -> str:
     return sys.executable
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (``--master_port`` of a torchrun test)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 def toy_cfg_options(toy: dict) -> list:

@@ -6,7 +6,6 @@ processes, FULL_SHARD: the loss equals the unwrapped model's and a backward runs
 """
 import json
 import os
-import socket
 import subprocess
 
 import pytest
@@ -51,20 +50,14 @@ dist.destroy_process_group()
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def test_visible_teacher_path_under_fsdp_units(tmp_path, repo_root, python):
+def test_visible_teacher_path_under_fsdp_units(tmp_path, repo_root, python, free_port):
     worker = tmp_path / 'worker.py'
     worker.write_text(WORKER)
     out = tmp_path / 'out.json'
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(repo_root))
     result = subprocess.run(
         [python, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-         '--master_port', str(_free_port()), str(worker), str(out)],
+         '--master_port', str(free_port), str(worker), str(out)],
         cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(out.read_text())

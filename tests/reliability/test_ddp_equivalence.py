@@ -1,7 +1,6 @@
 """One step on 2 gloo processes with batch b each equals one step on 1 process with batch 2b
 (DDP, and FSDP through MMEngine's FlexibleRunner)."""
 import os
-import socket
 import subprocess
 
 import pytest
@@ -25,12 +24,6 @@ param_scheduler = []
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
 default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _config(tmp_path, repo_root, toy, batch):
@@ -76,9 +69,9 @@ def _assert_same_step(initial, single, other):
     assert largest_update > 1e-3, 'the step changed nothing: the comparison would be empty'
 
 
-def _torchrun(python, config, work, repo_root):
+def _torchrun(python, config, work, repo_root, port):
     result = _train([python, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-                     f'--master_port={_free_port()}', 'tools/train.py', str(config),
+                     f'--master_port={port}', 'tools/train.py', str(config),
                      '--launcher', 'pytorch', '--work-dir', str(work), '--seed', '0',
                      '--no-validate'], repo_root)
     log = next(work.glob('*/*.log')).read_text()
@@ -87,23 +80,24 @@ def _torchrun(python, config, work, repo_root):
 
 
 def test_two_gloo_processes_equal_one_process_with_twice_the_batch(repo_root, toy_videos,
-                                                                   tmp_path, python):
+                                                                   tmp_path, python, free_port):
     initial, single = _single_process_step(tmp_path, repo_root, toy_videos)
     two = tmp_path / 'two'
-    _torchrun(python, _config(tmp_path, repo_root, toy_videos, 2), two, repo_root)
+    _torchrun(python, _config(tmp_path, repo_root, toy_videos, 2), two, repo_root, free_port)
     ddp = torch.load(two / 'epoch_1.pth', map_location='cpu')
     assert ddp['meta']['iter'] == 1
     _assert_same_step(initial, single, ddp['state_dict'])
 
 
 @pytest.mark.slow
-def test_fsdp_flexible_runner_on_two_cpu_processes(repo_root, toy_videos, tmp_path, python):
+def test_fsdp_flexible_runner_on_two_cpu_processes(repo_root, toy_videos, tmp_path, python,
+                                                   free_port):
     """MMEngine's FSDPStrategy shards the tiny UMT over 2 gloo processes; same step as DDP."""
     initial, single = _single_process_step(tmp_path, repo_root, toy_videos)
     config = _config(tmp_path, repo_root, toy_videos, 2)
     config.write_text(config.read_text() + "runner_type = 'FlexibleRunner'\n"
                       "strategy = dict(type='FSDPStrategy', state_dict_cfg='full')\n")
     work = tmp_path / 'fsdp'
-    _torchrun(python, config, work, repo_root)
+    _torchrun(python, config, work, repo_root, free_port)
     fsdp = torch.load(work / 'epoch_1.pth', map_location='cpu')
     _assert_same_step(initial, single, fsdp['state_dict'])
