@@ -103,3 +103,50 @@ def test_label_map_must_match_the_head(checkpoint, shared_data, tmp_path, monkey
     with pytest.raises(AnnotationError, match='short.txt:3: the label map has 2 classes but '
                        'the model head has num_classes=8'):
         demo.main()
+
+
+def test_true_label_is_printed_drawn_and_marked(checkpoint, shared_data, tmp_path, capsys,
+                                                monkeypatch):
+    """--true-label NAME: its score and rank are printed and drawn, and marked in the top-5."""
+    ckpt, labels, names = checkpoint
+    video = shared_data / 'videos/test.mp4'
+    drawn = {}
+    draw = demo.draw_labels
+
+    def recording_draw(video_in, out, lines):
+        drawn['lines'] = list(lines)
+        return draw(video_in, out, lines)
+
+    monkeypatch.setattr(demo, 'draw_labels', recording_draw)
+    monkeypatch.setattr(sys, 'argv', ['demo.py', str(video), str(CONFIG), str(ckpt),
+                                      '--label-map', str(labels), '--true-label', 'class 3',
+                                      '--topk', '8', '--out', str(tmp_path / 'out.mp4'),
+                                      '--device', 'cpu'])
+    demo.main()
+    printed = capsys.readouterr().out
+    ranked = re.findall(r'^\s+(\d)\. (class \d): ([0-9.]+)( <- true)?$', printed, re.M)
+    assert len(ranked) == 8  # every class, so the true one is among them
+    rank, score = next((int(r[0]), r[2]) for r in ranked if r[1] == 'class 3')
+    assert [r[1] for r in ranked if r[3]] == ['class 3']  # only the true class is marked
+    verdict = 'right' if rank == 1 else 'wrong'
+    true_line = f'true: class 3 (score {score}, rank {rank}): top-1 {verdict}'
+    assert f'[demo] {true_line}\n' in printed
+    # drawn: the true-class line above the ranked top labels, on every frame of the copy
+    assert drawn['lines'][0] == true_line
+    assert drawn['lines'][1:] == [f'{r[0]}. {r[1]}: {r[2]}{r[3]}' for r in ranked]
+    assert _frame_count(tmp_path / 'out.mp4') == _frame_count(video)
+
+
+def test_true_label_as_index_and_errors(checkpoint):
+    ckpt, labels, names = checkpoint
+    assert demo.resolve_true_label('class 5', names) == 5
+    assert demo.resolve_true_label('5', names) == 5
+    with pytest.raises(ValueError, match='out of range'):
+        demo.resolve_true_label('8', names)
+    with pytest.raises(ValueError, match="'running' is neither a class name"):
+        demo.resolve_true_label('running', names)
+    scores = torch.tensor([0.1, 0.43, 0.36, 0.11])
+    lines, true_line = demo.result_lines(scores, ['a', 'cw', 'ccw', 'b'], 2, true_index=2)
+    assert lines == ['cw: 0.430', 'ccw: 0.360 <- true']
+    assert true_line == 'true: ccw (score 0.360, rank 2): top-1 wrong'
+    assert demo.result_lines(scores, ['a', 'cw', 'ccw', 'b'], 1, None) == (['cw: 0.430'], None)

@@ -11,7 +11,9 @@ The video (mp4, avi, webm: anything decord reads) goes through the config's test
 (probabilities averaged over views for the UMT recipes). ``--views CLIPSxCROPS`` changes the
 number of temporal clips and spatial crops of that pipeline. ``--out`` writes a copy of the
 video (same frames, same frame rate; enlarged to a short side of 240 px if smaller) with the top
-labels drawn on every frame.
+labels drawn on every frame. ``--true-label`` (a class name of the label map or a class
+index) adds the true class: printed and drawn above the top labels with its score and rank,
+whether the top-1 prediction is right, and the true class marked among the top labels.
 """
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--views', help="test views as CLIPSxCROPS, e.g. '4x3' or '1x1' "
                         "(default: the config's test pipeline)")
     parser.add_argument('--topk', type=int, default=5, help='how many labels to print')
+    parser.add_argument('--true-label', metavar='NAME|INDEX',
+                        help='the true class of the video (a name of the label map or a class '
+                        'index): printed and drawn beside the prediction')
     parser.add_argument('--out', help='write a copy of the video with the labels drawn '
                         '(.mp4, .avi or .webm)')
     parser.add_argument('--device', default=None,
@@ -88,6 +93,61 @@ def test_pipeline_cfg(cfg, views: str | None = None) -> list[dict]:
                            if crops != 1 or step['type'] in ('ThreeCrop', 'TenCrop')
                            else step)
     return pipeline
+
+
+def resolve_true_label(true_label: str, names: list[str]) -> int:
+    """The class index of ``true_label``, a class name or an index.
+
+    Args:
+        true_label (str): A name in ``names`` or an integer in ``[0, len(names))``.
+        names (list[str]): Class names (line i of the label map is class i).
+
+    Returns:
+        int: The class index.
+
+    Raises:
+        ValueError: If ``true_label`` is neither a class name nor a valid index.
+    """
+    if true_label in names:
+        return names.index(true_label)
+    if re.fullmatch(r'\d+', true_label.strip()):
+        index = int(true_label)
+        if index < len(names):
+            return index
+        raise ValueError(f'--true-label {true_label}: class index out of range (the model '
+                         f'has {len(names)} classes)')
+    raise ValueError(f'--true-label {true_label!r} is neither a class name of the label map nor '
+                     'a class index')
+
+
+def result_lines(scores, names: list[str], topk: int = 5,
+                 true_index: int | None = None) -> tuple[list[str], str | None]:
+    """The top-k lines (``name: score``) and the true-class line, as printed and drawn.
+
+    Args:
+        scores (torch.Tensor): Class scores, shape ``(num_classes,)``.
+        names (list[str]): Class names.
+        topk (int): How many top classes. Defaults to 5.
+        true_index (int, optional): The true class. Defaults to None (no true-class line; no
+            mark).
+
+    Returns:
+        tuple[list[str], str | None]: The top-k lines, the one of the true class ending in
+        ``' <- true'``, and ``'true: NAME (score S, rank R): top-1 right|wrong'`` or None.
+    """
+    import torch
+    top = torch.topk(scores, min(topk, scores.numel()))
+    lines = []
+    for score, index in zip(top.values.tolist(), top.indices.tolist()):
+        mark = ' <- true' if index == true_index else ''
+        lines.append(f'{names[index]}: {score:.3f}{mark}')
+    if true_index is None:
+        return lines, None
+    true_score = float(scores[true_index])
+    rank = int((scores > scores[true_index]).sum()) + 1
+    verdict = 'right' if rank == 1 else 'wrong'
+    return lines, (f'true: {names[true_index]} (score {true_score:.3f}, rank {rank}): '
+                   f'top-1 {verdict}')
 
 
 def draw_labels(video: str, out: str, lines: list[str]) -> int:
@@ -164,6 +224,8 @@ def main() -> None:
     print(f'[demo] building the model of {args.config} on {device}')
     head = cfg.model.get('cls_head') or {}
     names = read_label_map(args.label_map, head.get('num_classes')) if args.label_map else None
+    if names is not None and args.true_label is not None:
+        resolve_true_label(args.true_label, names)  # a wrong name fails before the model runs
     model = init_recognizer(cfg, args.checkpoint, device=device)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     pipeline = Compose(test_pipeline_cfg(cfg, args.views))
@@ -175,13 +237,18 @@ def main() -> None:
     elif len(names) != scores.numel():
         raise ValueError(f'label map {args.label_map} has {len(names)} names but the model '
                          f'predicts {scores.numel()} classes')
-    top = torch.topk(scores, min(args.topk, scores.numel()))
-    lines = [f'{names[i]}: {s:.3f}' for s, i in zip(top.values.tolist(), top.indices.tolist())]
+    true_index = (resolve_true_label(args.true_label, names)
+                  if args.true_label is not None else None)
+    lines, true_line = result_lines(scores, names, args.topk, true_index)
     print(f'[demo] top-{len(lines)} for {args.video}:')
     for rank, line in enumerate(lines, 1):
         print(f'  {rank}. {line}')
+    if true_line is not None:
+        print(f'[demo] {true_line}')
     if args.out:
-        frames = draw_labels(args.video, args.out, lines)
+        drawn = ([true_line] if true_line else []) + [
+            f'{rank}. {line}' for rank, line in enumerate(lines, 1)]
+        frames = draw_labels(args.video, args.out, drawn)
         print(f'[demo] wrote {args.out} ({frames} frames)')
 
 
