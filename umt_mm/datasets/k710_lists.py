@@ -39,6 +39,8 @@ from umt_mm.converters.k710_channel_map import (
     read_label_file,
 )
 
+from .video_list_validation import detect_delimiter, is_header_line, split_list_line
+
 #: Default source order: the first occurrence of a video in this order wins.
 SOURCE_ORDER = ('k400', 'k600', 'k700')
 TRAIN_LIST_NAME = 'kinetics710_train_list_videos.txt'
@@ -259,36 +261,43 @@ def _k710_ids(dataset: str, label_file: Path, k710_labels: Path) -> list[int | N
 def _read_list(list_file: Path, source: str, split: str, prefix: str,
                class_names: list[str], k710_ids: list[int | None], label_file: Path,
                k710_labels: Path) -> list[ListEntry]:
-    """Parse one ``<path> <label>`` list into entries with K710 labels."""
+    """Parse one ``<path> <label>`` or ``<path>,<label>`` list into entries with K710 labels.
+
+    The form is recognised from the first data line (:func:`detect_delimiter`); a header
+    line (``path,label``) is skipped.
+    """
     if not list_file.is_file():
         raise FileNotFoundError(f'{source} {split} list not found: {list_file}')
     entries = []
     with open(list_file, encoding='utf-8') as f:
-        for lineno, raw in enumerate(f, start=1):
-            line = raw.strip()
-            if not line:
-                continue
-            fields = line.split()
-            if len(fields) != 2:
-                raise ValueError(f'{list_file}:{lineno}: expected "<path> <label>", got '
-                                 f'{len(fields)} field(s): {line!r}')
-            path, label_str = fields
-            try:
-                label = int(label_str)
-            except ValueError:
-                raise ValueError(f'{list_file}:{lineno}: label {label_str!r} is not an '
-                                 f'integer: {line!r}') from None
-            if not 0 <= label < len(class_names):
-                raise ValueError(f'{list_file}:{lineno}: label {label} out of range for '
-                                 f'{label_file} ({len(class_names)} classes): {line!r}')
-            k710_label = k710_ids[label]
-            if k710_label is None:
-                raise ValueError(f'{list_file}:{lineno}: {source} class '
-                                 f'{class_names[label]!r} (label {label} of {label_file}) '
-                                 f'has no K710 counterpart in {k710_labels}')
-            entries.append(ListEntry(source, split, str(list_file), lineno,
-                                     posixpath.join(prefix, path) if prefix else path,
-                                     k710_label, video_key(path)))
+        lines = f.read().splitlines()
+    delimiter = detect_delimiter(lines, ' ')
+    form = '"<path> <label>"' if delimiter == ' ' else f'"<path>{delimiter}<label>"'
+    for lineno, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or (lineno == 1 and is_header_line(line, delimiter)):
+            continue
+        fields = line.split() if delimiter == ' ' else split_list_line(line, delimiter)
+        if len(fields) != 2:
+            raise ValueError(f'{list_file}:{lineno}: expected {form}, got '
+                             f'{len(fields)} field(s): {line!r}')
+        path, label_str = fields
+        try:
+            label = int(label_str)
+        except ValueError:
+            raise ValueError(f'{list_file}:{lineno}: label {label_str!r} is not an '
+                             f'integer: {line!r}') from None
+        if not 0 <= label < len(class_names):
+            raise ValueError(f'{list_file}:{lineno}: label {label} out of range for '
+                             f'{label_file} ({len(class_names)} classes): {line!r}')
+        k710_label = k710_ids[label]
+        if k710_label is None:
+            raise ValueError(f'{list_file}:{lineno}: {source} class '
+                             f'{class_names[label]!r} (label {label} of {label_file}) '
+                             f'has no K710 counterpart in {k710_labels}')
+        entries.append(ListEntry(source, split, str(list_file), lineno,
+                                 posixpath.join(prefix, path) if prefix else path,
+                                 k710_label, video_key(path)))
     return entries
 
 
@@ -407,7 +416,10 @@ def build_k710_lists(sources: Mapping[str, Mapping[str, str | Path]],
     out_dir.mkdir(parents=True, exist_ok=True)
     report.train_file, report.val_file = out_dir / train_name, out_dir / val_name
     for file, kept in ((report.train_file, train), (report.val_file, val)):
-        file.write_text(''.join(f'{e.path} {e.label}\n' for e in kept), encoding='utf-8')
+        # a path with a space is written in the comma form (read back by every umt_mm list
+        # reader); otherwise MMAction2's "path label"
+        sep = ',' if any(' ' in e.path for e in kept) else ' '
+        file.write_text(''.join(f'{e.path}{sep}{e.label}\n' for e in kept), encoding='utf-8')
     report.train_classes = len({e.label for e in train})
     report.val_classes = len({e.label for e in val})
     return report

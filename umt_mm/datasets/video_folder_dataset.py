@@ -22,7 +22,10 @@ class VideoFolderDataset(BaseActionDataset):
     and folders are skipped. With an ``ann_file``, that list (``path [label]`` per line,
     MMAction2's video list format, checked line by line like every umt_mm video list) is
     used instead and labels are ignored, so the K710 list of the finetuning recipes works
-    as well.
+    as well. The official lists as distributed (the reference's ``train.csv``, ``path,label``
+    read with ``--split ','``; or ``path label``) are recognised whichever ``delimiter`` is
+    set (see :func:`~umt_mm.datasets.video_list_validation.read_video_list`); listed paths
+    are joined to ``data_prefix['video']`` (the reference's ``--prefix``).
 
     Each sample is ``dict(filename=...)`` without a label.
 
@@ -33,6 +36,8 @@ class VideoFolderDataset(BaseActionDataset):
         extensions (Sequence[str]): File suffixes taken as videos (case-insensitive).
             Defaults to common video containers (``VIDEO_EXTENSIONS``).
         start_index (int): Index of the first frame. Defaults to 0.
+        delimiter (str): Field separator of the list (the reference's ``--split``).
+            Defaults to ' '.
         **kwargs: Passed to :class:`mmaction.datasets.BaseActionDataset`.
 
     Examples:
@@ -46,8 +51,10 @@ class VideoFolderDataset(BaseActionDataset):
                  ann_file: str = '',
                  extensions: Sequence[str] = VIDEO_EXTENSIONS,
                  start_index: int = 0,
+                 delimiter: str = ' ',
                  **kwargs) -> None:
         self.extensions = tuple(e.lower() for e in extensions)
+        self.delimiter = delimiter
         super().__init__(ann_file, pipeline=pipeline, data_prefix=data_prefix,
                          start_index=start_index, modality='RGB', **kwargs)
 
@@ -72,7 +79,8 @@ class VideoFolderDataset(BaseActionDataset):
 
     def _from_list(self, root: str) -> list[dict]:
         """The list's videos (checked line by line as every video list), labels dropped."""
-        entries = read_video_list(self.ann_file, video_prefix=root or None, test_mode=True)
+        entries = read_video_list(self.ann_file, delimiter=self.delimiter,
+                                  video_prefix=root or None, test_mode=True)
         if not entries:
             raise AnnotationError(f'{self.ann_file}: the list names no video')
         return [dict(filename=entry['filename']) for entry in entries]

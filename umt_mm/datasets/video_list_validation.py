@@ -13,9 +13,91 @@ import os.path as osp
 from pathlib import Path
 from typing import Sequence
 
+#: Label fields of a header line (``path,label`` and the like), skipped when on line 1.
+HEADER_LABELS = frozenset({'label', 'labels', 'class', 'class_id', 'classid', 'target',
+                           'category', 'category_id'})
+
 
 class AnnotationError(ValueError):
     """A malformed annotation file; the message names the file and the line."""
+
+
+def split_list_line(line: str, delimiter: str = ' ') -> list[str]:
+    """Split one list line into fields as MMAction2 does (``' '`` skips empty fields).
+
+    Args:
+        line (str): The line.
+        delimiter (str): Field separator. Defaults to ' '.
+
+    Returns:
+        list[str]: The fields (surrounding whitespace of the line and, for a non-space
+        delimiter, of every field removed).
+    """
+    if delimiter == ' ':
+        return [f for f in line.strip().split(' ') if f != '']
+    return [f.strip() for f in line.strip().split(delimiter)]
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def detect_delimiter(lines: Sequence[str], delimiter: str = ' ') -> str:
+    """The delimiter a video list is written with: ``delimiter`` or the other official one.
+
+    The official lists of the UniFormerV2 / UMT releases come in two forms: ``path,label``
+    (Kinetics-400/600/700/710, the reference's ``--split ','``) and ``path label`` (SSv2,
+    MiT, MMAction2). When the first data line (a header line is passed over) does not read
+    as ``<path><delimiter><integer label(s)>`` but does with the other form (``','`` for
+    ``' '`` and vice versa; e.g. ``air drumming/x.mp4,1``), the whole file is read with
+    the other form. Any other delimiter is returned as it is.
+
+    Args:
+        lines (Sequence[str]): The lines of the file.
+        delimiter (str): The configured delimiter. Defaults to ' '.
+
+    Returns:
+        str: The delimiter to read the file with.
+    """
+    other = {' ': ',', ',': ' '}.get(delimiter)
+    if other is None:
+        return delimiter
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if number == 1 and is_header_line(line, delimiter):
+            continue
+        if _labelled(line, delimiter) or not _labelled(line, other):
+            return delimiter
+        return other
+    return delimiter
+
+
+def _labelled(line: str, delimiter: str) -> bool:
+    """Whether ``line`` reads as ``<path><delimiter><int>[<delimiter><int>...]``."""
+    fields = split_list_line(line, delimiter)
+    return len(fields) >= 2 and all(_is_int(f) for f in fields[1:])
+
+
+def is_header_line(line: str, delimiter: str) -> bool:
+    """Whether a first line is a header: its last field is a word of ``HEADER_LABELS``.
+
+    Args:
+        line (str): The line.
+        delimiter (str): The list's delimiter (``','`` and ``' '`` are tried as well).
+
+    Returns:
+        bool: True for lines such as ``path,label`` or ``video label``.
+    """
+    for sep in dict.fromkeys((delimiter, ',', ' ')):
+        fields = split_list_line(line, sep)
+        if len(fields) >= 2 and fields[-1].lower() in HEADER_LABELS:
+            return True
+    return False
 
 
 def read_video_list(ann_file: str | Path,
@@ -31,11 +113,20 @@ def read_video_list(ann_file: str | Path,
     list, which gets MMAction2's placeholder label ``-1``), a label that is not an
     integer, more than one label on a single-label line, a label outside
     ``[0, num_classes)`` (negative labels always), the same video twice in one list.
-    Blank lines are skipped.
+    Blank lines are skipped, and so is a header line (line 1 whose label field is a word
+    such as ``label``, see ``HEADER_LABELS``).
+
+    The official lists as distributed are read with either delimiter: with ``' '`` (the
+    default) or ``','``, a file written in the other of the two forms (``path,label`` as
+    in the Kinetics lists of the UniFormerV2 / UMT releases, ``path label`` as in their
+    SSv2 / MiT lists and MMAction2's) is recognised from its first line and read in that
+    form (:func:`detect_delimiter`); a line in another form then fails with its
+    ``file:line``. Paths are joined to ``video_prefix`` with ``os.path.join``, as the
+    reference joins its ``--prefix``: an absolute path in the list is kept.
 
     Args:
         ann_file (str | Path): The list file.
-        delimiter (str): Field separator. Defaults to ' '.
+        delimiter (str): Field separator (the reference's ``--split``). Defaults to ' '.
         multi_class (bool): Lines carry one or more labels. Defaults to False.
         num_classes (int, optional): Labels must be below it. Defaults to None (only
             negative labels are rejected).
@@ -50,12 +141,13 @@ def read_video_list(ann_file: str | Path,
     if '://' not in ann_file and not osp.isfile(ann_file):
         raise FileNotFoundError(f'annotation file {ann_file} does not exist')
     lines = get_text(ann_file, encoding='utf-8').splitlines()
+    delimiter = detect_delimiter(lines, delimiter)
+    shown = 'space' if delimiter == ' ' else repr(delimiter)
     entries: list[tuple[int, str, list[str]]] = []
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line.strip() or (number == 1 and is_header_line(line, delimiter)):
             continue
-        fields = line.strip().split(delimiter)
-        fields = [f for f in fields if f != ''] if delimiter == ' ' else fields
+        fields = split_list_line(line, delimiter)
         entries.append((number, fields[0], fields[1:]))
     unlabelled = [number for number, _, labels in entries if not labels]
     inference_list = test_mode and len(unlabelled) == len(entries)
@@ -63,7 +155,8 @@ def read_video_list(ann_file: str | Path,
         number = unlabelled[0]
         raise AnnotationError(
             f'{ann_file}:{number}: no label in line {lines[number - 1]!r} (expected '
-            f'"<video>{delimiter}<label>"); {len(unlabelled)} of {len(entries)} lines lack one')
+            f'"<video>{delimiter}<label>", {shown}-separated); {len(unlabelled)} of '
+            f'{len(entries)} lines lack one')
     if num_classes is not None and num_classes <= 0:
         raise AnnotationError(f'{ann_file}: num_classes must be positive, got {num_classes}')
     seen: dict[str, int] = {}
@@ -80,12 +173,15 @@ def read_video_list(ann_file: str | Path,
             if not multi_class and len(fields) > 1:
                 raise AnnotationError(
                     f'{where}: {len(fields)} labels in line {lines[number - 1]!r} of a '
-                    'single-label list (set multi_class=True for multi-label lists, or '
-                    'check the delimiter / spaces in the file name)')
+                    f'single-label list ({shown}-separated; set multi_class=True for '
+                    'multi-label lists, use RawframeDataset for "<frame_dir> <num_frames> '
+                    '<label>" lists, or check the delimiter / spaces in the file name)')
             try:
                 labels = [int(f) for f in fields]
             except ValueError:
-                raise AnnotationError(f'{where}: label {fields!r} is not an integer') from None
+                raise AnnotationError(f'{where}: label {fields!r} is not an integer '
+                                      f'({shown}-separated line {lines[number - 1]!r})'
+                                      ) from None
             for value in labels:
                 if value < 0 or (num_classes is not None and value >= num_classes):
                     bound = f'[0, {num_classes})' if num_classes is not None else '>= 0'
