@@ -17,6 +17,10 @@ Examples::
     # a K400 model as the start of a MiT finetune (new 339-class head)
     python tools/convert_umt_checkpoint.py b16_ptk710_ftk710_ftk400_f8_res224.pth \\
         mit_init.pth --kind finetune --drop-head
+    # a released AVA detector (80-action head -> the 81-column classifier), checked strictly
+    python tools/convert_umt_checkpoint.py b16_ptk710_ftk710_ftava_f8_res224.pth \\
+        umt-base-p16_ava22.pth --kind ava --strict \\
+        --config action_detection/configs/umt-base-p16_k710-ft_16xb8-8x8x1-30e_ava22-rgb.py
 """
 import argparse
 
@@ -26,6 +30,7 @@ from umt_mm.converters import (
     build_channel_map,
     check_against,
     convert_mmaction_port,
+    convert_official_ava,
     convert_official_finetune,
     convert_official_pretrain,
     convert_umt_mm,
@@ -40,10 +45,12 @@ def parse_args() -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='official UMT / MMAction2 checkpoint')
     parser.add_argument('dst', help='output umt_mm checkpoint')
-    parser.add_argument('--kind', choices=['finetune', 'pretrain', 'mmaction-port', 'umt-mm'],
+    parser.add_argument('--kind', choices=['finetune', 'pretrain', 'mmaction-port', 'umt-mm',
+                                           'ava'],
                         required=True,
                         help='layout of the source checkpoint (umt-mm: a checkpoint written by '
-                        'umt_mm training, to re-head it)')
+                        'umt_mm training, to re-head it; ava: a released AVA detector '
+                        '*_ftava_*, for the action_detection configs)')
     parser.add_argument('--keep-alignment-heads', action='store_true',
                         help='pretrain: keep encoder.norm and clip_decoder (resume pretraining)')
     parser.add_argument('--dataset', choices=['k400', 'k600', 'k700'],
@@ -57,7 +64,8 @@ def parse_args() -> argparse.Namespace:
                         'only for files you trust')
     parser.add_argument('--config', help='build this config\'s model and report key differences')
     parser.add_argument('--strict', action='store_true',
-                        help='with --config: fail unless every key and shape matches')
+                        help='with --config: fail unless every key and shape matches '
+                        '(always so with --kind ava)')
     return parser.parse_args()
 
 
@@ -65,15 +73,29 @@ def main() -> None:
     args = parse_args()
     if args.drop_head and args.dataset:
         raise SystemExit('--drop-head and --dataset exclude each other')
+    if args.kind == 'ava' and (args.drop_head or args.dataset):
+        raise SystemExit('--kind ava keeps the AVA head; --drop-head and --dataset are for '
+                         'classifiers')
     print(f'[convert] 1/3 reading {args.src}', flush=True)
     state = load_state_dict_any(args.src, trusted=args.trusted)
     print(f'[convert] 2/3 converting {len(state)} tensors (--kind {args.kind})', flush=True)
     if args.kind == 'finetune':
+        names = {k.split('.', 1)[-1] if k.startswith('module.') else k for k in state}
+        head = state.get('head.weight', state.get('module.head.weight'))
+        if head is not None and head.shape[0] == 80 and 'norm.weight' in names and not any(
+                n.startswith('fc_norm.') for n in names):
+            raise SystemExit(f'{args.src}: an AVA detector (token norm, 80-action head); '
+                             'convert it with --kind ava')
         converted = convert_official_finetune(state)
     elif args.kind == 'pretrain':
         converted = convert_official_pretrain(state, args.keep_alignment_heads)
     elif args.kind == 'mmaction-port':
         converted = convert_mmaction_port(state)
+    elif args.kind == 'ava':
+        try:
+            converted = convert_official_ava(state)
+        except ValueError as err:
+            raise SystemExit(f'{args.src}: {err}') from None
     else:
         converted = convert_umt_mm(state)
     meta = dict(source=str(args.src), kind=args.kind)
@@ -95,7 +117,9 @@ def main() -> None:
         cfg = Config.fromfile(args.config)
         init_default_scope(cfg.get('default_scope', 'mmaction'))
         model = MODELS.build(cfg.model)
-        report = check_against(model.state_dict(), converted, strict=args.strict)
+        # a released detector must fill the whole AVA model: always strict
+        report = check_against(model.state_dict(), converted,
+                               strict=args.strict or args.kind == 'ava')
         print(f'[convert] against {args.config}: {report}')
     print(f'[convert] 3/3 writing {args.dst}', flush=True)
     # MMEngine's writer: through a temporary file and os.replace (umt_mm.compat), so an

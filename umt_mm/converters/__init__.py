@@ -11,6 +11,7 @@ from .umt_official import (
                            ConversionReport,
                            check_against,
                            convert_mmaction_port,
+                           convert_official_ava,
                            convert_official_finetune,
                            convert_official_pretrain,
                            convert_umt_mm,
@@ -19,7 +20,7 @@ from .umt_official import (
                            to_official_finetune,
 )
 
-__all__ = ['ConversionReport', 'check_against', 'convert_mmaction_port',
+__all__ = ['ConversionReport', 'check_against', 'convert_mmaction_port', 'convert_official_ava',
            'convert_official_finetune', 'convert_official_pretrain', 'convert_umt_mm', 'drop_head',
            'load_state_dict_any',
            'to_official_finetune', 'build_channel_map', 'map_head', 'read_label_file',

@@ -109,6 +109,62 @@ def convert_official_finetune(state_dict: Mapping[str, torch.Tensor]) -> Ordered
     return out
 
 
+AVA_HEAD_PREFIX = 'roi_head.bbox_head.fc_cls.'
+AVA_NUM_ACTIONS = 80
+
+
+def convert_official_ava(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
+    """Official AVA detector (``*_ftava_*``) -> the AVA configs' ``FastRCNN`` keys.
+
+    The reference detector (``action_detection/modeling_finetune.py``, ``umt_spec.md``
+    §4) has the classifier's backbone keys, the token ``norm`` (no ``fc_norm``) and a
+    ``head`` ``Linear(D, 80)`` whose output ``j`` is AVA action id ``j + 1``. The AVA
+    configs' ``UMTBBoxHeadAVA`` has 81 outputs in MMAction2's label layout (column ``c``
+    is action id ``c``, column 0 unused), so row ``j`` of the head becomes row ``j + 1``
+    of ``roi_head.bbox_head.fc_cls`` and row 0 is zero (its score is never evaluated).
+
+    Args:
+        state_dict (Mapping): Official keys (optionally under ``module.``/``backbone.``).
+
+    Returns:
+        OrderedDict: ``backbone.*`` (with ``backbone.norm.*``) and
+        ``roi_head.bbox_head.fc_cls.{weight,bias}`` (81 rows), without ``pos_embed``.
+
+    Raises:
+        ValueError: If the file is not an AVA detector: ``fc_norm`` keys (a classifier:
+            convert it with ``--kind finetune --drop-head`` to start AVA training), no
+            ``norm`` or ``head``, or a head that does not have 80 rows.
+    """
+    out = OrderedDict()
+    head = {}
+    for key, value in state_dict.items():
+        name = _strip(key)
+        if name == 'pos_embed':
+            continue
+        if name.startswith('fc_norm.'):
+            raise ValueError(f'{key!r}: an AVA detector has no fc_norm; this looks like a '
+                             'classifier (to start AVA training from it use --kind finetune '
+                             '--drop-head)')
+        if name.startswith('head.'):
+            head[name[len('head.'):]] = value
+        else:
+            out['backbone.' + name] = value
+    if 'backbone.norm.weight' not in out:
+        raise ValueError("no 'norm.weight': not an AVA detector of the UMT reference "
+                         '(action_detection/modeling_finetune.py)')
+    if set(head) != {'weight', 'bias'}:
+        raise ValueError(f"expected the AVA head 'head.weight' and 'head.bias', got "
+                         f'{sorted("head." + k for k in head) or "none"}')
+    weight, bias = head['weight'], head['bias']
+    if weight.ndim != 2 or weight.shape[0] != AVA_NUM_ACTIONS or bias.shape != (
+            AVA_NUM_ACTIONS, ):
+        raise ValueError(f'the AVA head has {AVA_NUM_ACTIONS} rows (actions 1..80); got '
+                         f'head.weight {list(weight.shape)}, head.bias {list(bias.shape)}')
+    out[AVA_HEAD_PREFIX + 'weight'] = torch.cat([weight.new_zeros(1, weight.shape[1]), weight])
+    out[AVA_HEAD_PREFIX + 'bias'] = torch.cat([bias.new_zeros(1), bias])
+    return out
+
+
 def convert_official_pretrain(state_dict: Mapping[str, torch.Tensor],
                               keep_alignment_heads: bool = False) -> OrderedDict:
     """A pretraining student (official, or a ``UMTDistiller`` checkpoint) -> umt_mm keys.
