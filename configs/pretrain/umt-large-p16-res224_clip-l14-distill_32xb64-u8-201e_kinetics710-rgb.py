@@ -3,7 +3,8 @@
 # of a frozen CLIP ViT-L/14 at 196 px (the clip is resized 224 -> 196, so both see 14x14
 # patches). Reference (umt_spec.md §3.1):
 #   single_modality/exp/pretraining/l16_ptk710_f8_res224.sh (201 epochs, 32 GPUs x 64;
-#   clip_decoder 1024 -> 768). Data, schedule and the rest as the B/16 recipe.
+#   clip_decoder 1024 -> 768; blocks 18..23 of the student and of the teacher aligned).
+#   Data, schedule, options and the rest as the B/16 recipe.
 #
 # Teacher weights: any CLIP file, e.g. OpenAI's released ViT-L-14.pt (the format is detected;
 # its 16x16 position table is resized to 14x14 on load, as the reference does).

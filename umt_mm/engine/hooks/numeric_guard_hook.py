@@ -33,7 +33,9 @@ class NumericGuardHook(Hook):
     With MMEngine's ``AmpOptimWrapper`` (fp16 with a loss scaler) an overflow is expected
     now and then: the scaler itself skips the step and lowers the scale. The hook then
     only logs each drop of the loss scale (an overflow) and warns about an underflow once
-    the scale is below ``min_loss_scale``.
+    the scale is below ``min_loss_scale``; a non-finite loss itself (the forward, which
+    the loss scale does not touch) is acted on as without AMP (the UMT reference exits on
+    it: ``Loss is nan, stopping training``).
 
     Args:
         action (str): ``'stop'`` or ``'skip'``. Defaults to 'stop'.
@@ -86,7 +88,12 @@ class NumericGuardHook(Hook):
         def guarded_step(**kwargs) -> None:
             scaler = getattr(wrapper, 'loss_scaler', None)
             if scaler is not None:  # fp16 AMP: the scaler skips overflowing steps itself
-                self._bad_loss = None
+                problem, self._bad_loss = self._bad_loss, None
+                if problem is not None:  # the loss itself: no loss scale can cure that
+                    self._handle(f'{problem} (fp16 AMP: a non-finite loss, not a scaled-'
+                                 'gradient overflow)')
+                    wrapper.zero_grad()
+                    return
                 before = float(scaler.get_scale())
                 step(**kwargs)
                 self._report_loss_scale(before, float(scaler.get_scale()))

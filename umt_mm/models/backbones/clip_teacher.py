@@ -18,11 +18,18 @@ from ...converters.clip_checkpoint import (
     read_hf_clip_config,
     resize_clip_positional_embedding,
 )
-from .arch_presets import resolve_arch
+from .arch_presets import resolve_arch, return_indices
 
+#: The reference's teachers (``models/clip.py``): ``clip_b16``, ``clip_l14`` and
+#: ``clip_l14_336``. ``resolution`` is the side the OpenAI weights were trained at: the
+#: default ``input_resolution`` and the grid a checkpoint's positional table must have
+#: (B/16: 14x14 + CLS = 197 rows, L/14: 16x16 + CLS = 257, L/14@336px: 24x24 + CLS = 577).
 ARCH_PRESETS = {
-    'b16': dict(patch_size=16, width=768, layers=12, heads=12, output_dim=512),
-    'l14': dict(patch_size=14, width=1024, layers=24, heads=16, output_dim=768),
+    'b16': dict(patch_size=16, width=768, layers=12, heads=12, output_dim=512, resolution=224),
+    'l14': dict(patch_size=14, width=1024, layers=24, heads=16, output_dim=768,
+                resolution=224),
+    'l14_336': dict(patch_size=14, width=1024, layers=24, heads=16, output_dim=768,
+                    resolution=336),
 }
 _AUTOCAST_DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
@@ -235,15 +242,23 @@ class CLIPVisionTeacher(BaseModule):
     ``train()`` always leaves it in eval mode and the forward runs under ``no_grad``.
 
     Args:
-        arch (str | dict): ``'b16'`` (patch 16, width 768, 12 layers, 12 heads, out 512),
-            ``'l14'`` (patch 14, width 1024, 24 layers, 16 heads, out 768) or a dict with
-            ``patch_size``, ``width``, ``layers``, ``output_dim`` and optionally ``heads``
-            (default ``width // 64``). Defaults to 'b16'.
-        input_resolution (int): Side the clip is encoded at (196 for L/14 in UMT); clips of
-            another size are bicubically resized to it (``F.interpolate`` on
-            ``[B, C*T, H, W]``, ``align_corners=False``). Defaults to 224.
-        num_return_layers (int): ``K``, the number of last blocks returned (ascending
-            block order). Defaults to 6.
+        arch (str | dict): ``'b16'`` (patch 16, width 768, 12 layers, 12 heads, out 512;
+            OpenAI ViT-B/16), ``'l14'`` (patch 14, width 1024, 24 layers, 16 heads, out 768;
+            OpenAI ViT-L/14), ``'l14_336'`` (the same network, OpenAI ViT-L/14@336px: the
+            reference's ``clip_l14_336``, 577 positions) or a dict with ``patch_size``,
+            ``width``, ``layers``, ``output_dim`` and optionally ``heads`` (default
+            ``width // 64``). A preset checks that a checkpoint's positional table is the
+            one of its weights (14x14, 16x16 or 24x24 patches). Defaults to 'b16'.
+        input_resolution (int, optional): Side the clip is encoded at (196 for L/14 in UMT);
+            clips of another size are bicubically resized to it (``F.interpolate`` on
+            ``[B, C*T, H, W]``, ``align_corners=False``) and the checkpoint's positional
+            table is resized to its grid. Defaults to None: the preset's resolution (224,
+            336 for ``'l14_336'``; 224 for a dict).
+        num_return_layers (int): ``K``, the number of blocks returned (ascending block
+            order; ``--clip_return_layer``). Defaults to 6.
+        return_interval (float): Step between the returned blocks: blocks
+            ``layers - int(i * return_interval) - 1`` for ``i < K``
+            (``--clip_return_interval``). Defaults to 1 (the last ``K`` blocks).
         autocast_dtype (str, optional): ``'bfloat16'`` or ``'float16'`` runs the forward
             under autocast of the input's device type; None runs fp32. Outputs are fp32
             either way. Defaults to None.
@@ -266,11 +281,13 @@ class CLIPVisionTeacher(BaseModule):
 
     def __init__(self,
                  arch: str | dict = 'b16',
-                 input_resolution: int = 224,
+                 input_resolution: int | None = None,
                  num_return_layers: int = 6,
+                 return_interval: float = 1.0,
                  autocast_dtype: str | None = None,
                  init_cfg: dict | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        arch_name = arch if isinstance(arch, str) else None
         arch = resolve_arch('CLIPVisionTeacher', arch, ARCH_PRESETS,
                             ('patch_size', 'width', 'layers', 'output_dim'))
         self.patch_size = int(arch['patch_size'])
@@ -278,6 +295,11 @@ class CLIPVisionTeacher(BaseModule):
         self.layers = int(arch['layers'])
         self.heads = int(arch.get('heads') or max(self.width // 64, 1))
         self.output_dim = int(arch['output_dim'])
+        self.arch_name = arch_name
+        self.weights_resolution = (int(ARCH_PRESETS[arch_name]['resolution'])
+                                   if arch_name else None)
+        if input_resolution is None:
+            input_resolution = self.weights_resolution or 224
         if input_resolution % self.patch_size:
             raise ValueError(f'input_resolution {input_resolution} is not a multiple of the '
                              f'patch size {self.patch_size}')
@@ -290,6 +312,9 @@ class CLIPVisionTeacher(BaseModule):
         self.input_resolution = int(input_resolution)
         self.grid = self.input_resolution // self.patch_size
         self.num_return_layers = int(num_return_layers)
+        self.return_interval = float(return_interval)
+        self.return_layers = return_indices(self.layers, self.num_return_layers,
+                                            self.return_interval, 'CLIPVisionTeacher')
         self.autocast_dtype = autocast_dtype
 
         width = self.width
@@ -412,6 +437,20 @@ class CLIPVisionTeacher(BaseModule):
             raise ValueError(f'{source}: the checkpoint is a CLIP with {found}, but the '
                              f'teacher is configured with {wanted} (arch of the checkpoint: '
                              f'{arch})')
+        if self.weights_resolution is not None:
+            grid = self.weights_resolution // self.patch_size
+            if arch['grid'] != grid:
+                others = [n for n, p in ARCH_PRESETS.items() if n != self.arch_name and
+                          p['patch_size'] == self.patch_size and p['width'] == self.width and
+                          p['resolution'] // self.patch_size == arch['grid']]
+                hint = (f"arch='{others[0]}'" if others else
+                        'an arch dict (no check of the table)')
+                raise ValueError(
+                    f"{source}: the checkpoint's positional table has {arch['grid'] ** 2 + 1} "
+                    f"rows ({arch['grid']}x{arch['grid']} patches + CLS), but arch="
+                    f"'{self.arch_name}' is the CLIP trained at {self.weights_resolution} px "
+                    f'({grid}x{grid} + CLS = {grid * grid + 1} rows): another checkpoint? '
+                    f'Use {hint}')
         state = dict(state)
         state['positional_embedding'] = resize_clip_positional_embedding(
             state['positional_embedding'], self.grid)
@@ -458,25 +497,25 @@ class CLIPVisionTeacher(BaseModule):
 
     def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         x, batch, _ = self._embed(x)
-        first_returned = self.layers - self.num_return_layers
+        returned = set(self.return_layers)
         features, cls_attn = [], None
         for index, block in enumerate(self.transformer.resblocks):
             last = index == self.layers - 1
             x, attn = block(x, return_cls_attn=last)
             if last:
                 cls_attn = attn
-            if index >= first_returned:
+            if index in returned:
                 features.append(self._project(x[:, 1:], batch))
         return torch.stack(features), cls_attn[:, 1:].float()
 
     def _forward_visible(self, x: Tensor, make_mask: Callable[[Tensor], Tensor]
                          ) -> tuple[Tensor, Tensor, Tensor]:
         x, batch, frames = self._embed(x)
-        first_returned = self.layers - self.num_return_layers
+        returned = set(self.return_layers)  # always holds the last block
         hidden = []
         for index, block in enumerate(self.transformer.resblocks[:-1]):
             x, _ = block(x)
-            if index >= first_returned:
+            if index in returned:
                 hidden.append(x[:, 1:])
         per_frame = self.num_patches
         drawn = {}
@@ -570,5 +609,5 @@ class CLIPVisionTeacher(BaseModule):
     def extra_repr(self) -> str:
         return (f'patch={self.patch_size}, width={self.width}, layers={self.layers}, '
                 f'heads={self.heads}, output_dim={self.output_dim}, '
-                f'input_resolution={self.input_resolution}, K={self.num_return_layers}, '
+                f'input_resolution={self.input_resolution}, blocks={self.return_layers}, '
                 f'autocast={self.autocast_dtype}')

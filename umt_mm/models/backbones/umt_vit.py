@@ -78,6 +78,11 @@ class UMTVisionTransformer(BaseModule):
         with_fc_norm (bool): Build ``fc_norm`` (classification, spec §1.4). When False,
             build the token ``norm`` of the reference detection model (spec §4)
             instead. Defaults to True.
+        use_learnable_pos_emb (bool): A learnable position table (``pos_embed``, a
+            parameter of ``(1, T'*H'*W', D)`` saved in the state dict, truncated normal
+            std 0.02 cut at +-0.02) instead of the fixed sin-cos one; for the pretraining
+            student, as the reference's ``--use_learnable_pos_emb``. Inputs must then
+            give the built grid. Defaults to False.
         init_cfg (dict | list[dict], optional): Initialisation. Defaults to truncated
             normal (std 0.02) Linear layers and unit LayerNorms, as the reference.
 
@@ -110,6 +115,7 @@ class UMTVisionTransformer(BaseModule):
                  checkpoint_num: int = 0,
                  output: str = 'pooled',
                  with_fc_norm: bool = True,
+                 use_learnable_pos_emb: bool = False,
                  init_cfg: dict | list[dict] | None = None) -> None:
         if init_cfg is None:
             init_cfg = [dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.0),
@@ -138,9 +144,16 @@ class UMTVisionTransformer(BaseModule):
 
         self.patch_embed = UMTPatchEmbed(in_channels, self.embed_dims, patch_size, tubelet_size)
         self.grid = (num_frames // tubelet_size, img_size // patch_size, img_size // patch_size)
-        self.register_buffer(
-            'pos_embed', umt_position_table(self.embed_dims, self.grid[0], self.grid[1:]),
-            persistent=False)
+        self.use_learnable_pos_emb = use_learnable_pos_emb
+        if use_learnable_pos_emb:
+            # the reference's pretraining trunc_normal_: std 0.02, cut at +-std
+            self.pos_embed = nn.Parameter(nn.init.trunc_normal_(
+                torch.zeros(1, self.grid[0] * self.grid[1] * self.grid[2], self.embed_dims),
+                std=0.02, a=-0.02, b=0.02))
+        else:
+            self.register_buffer(
+                'pos_embed', umt_position_table(self.embed_dims, self.grid[0], self.grid[1:]),
+                persistent=False)
         rates = torch.linspace(0, drop_path_rate, self.depth, device='cpu').tolist()
         self.blocks = nn.ModuleList([
             UMTBlock(self.embed_dims, self.num_heads, self.mlp_ratio, qkv_bias=qkv_bias,
@@ -160,6 +173,10 @@ class UMTVisionTransformer(BaseModule):
         grid = tuple(int(v) for v in grid)
         if grid == self.grid:
             return self.pos_embed
+        if self.use_learnable_pos_emb:
+            raise ValueError(f'the learnable position table is built for the token grid '
+                             f'{self.grid}; the input gives {grid}: use inputs of '
+                             f'{self.num_frames} frames x {self.img_size} px')
         key = (grid, self.pos_embed.device)
         if key not in self._table_cache:
             self._table_cache[key] = umt_position_table(
@@ -167,7 +184,7 @@ class UMTVisionTransformer(BaseModule):
         return self._table_cache[key]
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int]]:
-        """Patch embedding plus the (detached) position table.
+        """Patch embedding plus the position table (detached unless learnable).
 
         Args:
             x (torch.Tensor): Video ``(B, C, T, H, W)``; H and W multiples of the patch.
@@ -179,7 +196,8 @@ class UMTVisionTransformer(BaseModule):
             raise ValueError(f'input height/width {tuple(x.shape[-2:])} must be multiples of '
                              f'the patch size {self.patch_size}')
         tokens, grid = self.patch_embed(x)
-        return tokens + self.position_table(grid).type_as(tokens).detach(), grid
+        table = self.position_table(grid).type_as(tokens)
+        return tokens + (table if self.use_learnable_pos_emb else table.detach()), grid
 
     def _run_blocks(self, x: torch.Tensor, collect: Sequence[int] | None = None
                     ) -> tuple[torch.Tensor, list[torch.Tensor]]:

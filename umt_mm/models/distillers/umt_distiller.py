@@ -4,12 +4,22 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import torch
+import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import BaseModel
 
+from ..backbones.arch_presets import return_indices
 from ..layers import sincos_table_1d
 
 TEACHER = 'teacher'
+LOSS_TYPES = ('l2', 'mse', 'smooth_l1')
+
+#: The reference's pretraining init (``PretrainVisionTransformerEncoder._init_weights``,
+#: applied with ``self.apply``): every Linear Xavier-uniform with zero bias, LayerNorms 1 / 0;
+#: the patch-embedding Conv3d keeps PyTorch's default, ``q_bias`` / ``v_bias`` stay zero.
+PRETRAIN_STUDENT_INIT = [
+    dict(type='Xavier', layer='Linear', distribution='uniform', bias=0.0),
+    dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)]
 
 
 @MODELS.register_module()
@@ -22,8 +32,14 @@ class UMTDistiller(BaseModel):
     (``encoder``) runs on the visible tokens only and returns its last ``K`` blocks
     through its final ``norm``; the 1-D sin-cos table (``clip_pos_embed``) at the visible
     positions is added and per-block alignment heads (``clip_decoder``) map them to the
-    teacher's space. The loss is ``mean(2 - 2 cos)`` over blocks, clips and visible tokens;
-    each block's mean is logged as ``cos_dist_block{i}``.
+    teacher's space. The loss (``loss_type='l2'``, the recipes) is ``mean(2 - 2 cos)`` over
+    blocks, clips and visible tokens, times ``loss_ratio``; each block's mean ``2 - 2 cos``
+    is logged as ``cos_dist_block{i}`` whatever the loss type.
+
+    The student is initialised as the reference's pretraining model (every Linear
+    Xavier-uniform with zero bias, LayerNorms 1 / 0, the patch-embedding Conv3d left at
+    PyTorch's default; :data:`PRETRAIN_STUDENT_INIT`) unless its config has an
+    ``init_cfg``; the finetuning backbone keeps its truncated normal (std 0.02).
 
     State-dict keys are the official pretraining ones (``encoder.*``, ``encoder.norm.*``,
     ``clip_decoder.{k}.head/norm.*``), so an official UMT pretraining checkpoint converted
@@ -35,14 +51,25 @@ class UMTDistiller(BaseModel):
 
     Args:
         encoder (dict): The student, a ``UMTVisionTransformer`` config; it is built with
-            ``with_fc_norm=False`` (the reference student's final ``norm``).
+            ``with_fc_norm=False`` (the reference student's final ``norm``) and, without
+            an ``init_cfg`` of its own, with :data:`PRETRAIN_STUDENT_INIT`.
         teacher (dict): The teacher, e.g. ``CLIPVisionTeacher``; called as
             ``teacher(x, make_mask=make_mask) -> (targets (K, B, N_vis, C), cls_attn,
             mask)`` when it has a ``forward_visible`` method, else as
             ``teacher(x) -> (features (K, B, N, C), cls_attn (B*T, H*W))``.
         align_dims (int): Teacher output channels ``C`` (512 for CLIP-B/16, 768 for
             CLIP-L/14).
-        num_return_layers (int): ``K``, the last blocks aligned. Defaults to 6.
+        num_return_layers (int): ``K``, the student blocks aligned
+            (``--clip_return_layer``). Defaults to 6.
+        student_return_interval (float): Step between the aligned student blocks: blocks
+            ``depth - int(i * interval) - 1`` for ``i < K``
+            (``--clip_student_return_interval``). Defaults to 1 (the last ``K`` blocks).
+        loss_type (str): ``'l2'``: ``mean(2 - 2 * sum(out * target))``; ``'mse'``:
+            ``nn.MSELoss()``; ``'smooth_l1'``: ``nn.SmoothL1Loss()`` (beta 1); both means
+            over every element of ``(K, B, N_vis, C)`` (``--clip_loss_type``).
+            Defaults to 'l2'.
+        loss_ratio (float): Weight of the distillation loss (``--clip_loss_ratio``).
+            Defaults to 1.
         mask_generator (dict): A ``UMTMaskGenerator`` config. Defaults to
             ``dict(type='UMTMaskGenerator', mask_type='attention', mask_ratio=0.8)``.
         data_preprocessor (dict | nn.Module, optional): Defaults to
@@ -70,6 +97,9 @@ class UMTDistiller(BaseModel):
                  teacher: dict,
                  align_dims: int,
                  num_return_layers: int = 6,
+                 student_return_interval: float = 1.0,
+                 loss_type: str = 'l2',
+                 loss_ratio: float = 1.0,
                  mask_generator: dict | None = None,
                  data_preprocessor: dict | None = None,
                  init_cfg: dict | None = None) -> None:
@@ -87,16 +117,19 @@ class UMTDistiller(BaseModel):
             raise ValueError('the UMT student has no fc_norm (it ends with `norm`); '
                              'drop with_fc_norm from the encoder config')
         encoder['with_fc_norm'] = False
+        if encoder.get('init_cfg') is None:
+            encoder['init_cfg'] = [dict(c) for c in PRETRAIN_STUDENT_INIT]
+        if loss_type not in LOSS_TYPES:
+            raise ValueError(f'loss_type must be one of {LOSS_TYPES}, got {loss_type!r}')
+        self.loss_type = loss_type
+        self.loss_ratio = float(loss_ratio)
         self.encoder = MODELS.build(encoder)
         self.teacher = MODELS.build(teacher)
         self.mask_generator = MODELS.build(
             mask_generator or dict(type='UMTMaskGenerator', mask_type='attention',
                                    mask_ratio=0.8))
-        depth = self.encoder.depth
-        if not 1 <= num_return_layers <= depth:
-            raise ValueError(f'num_return_layers must be in [1, {depth}], got '
-                             f'{num_return_layers}')
-        self.return_layers = list(range(depth - num_return_layers, depth))
+        self.return_layers = return_indices(self.encoder.depth, num_return_layers,
+                                            student_return_interval, 'UMTDistiller student')
         self.clip_decoder = MODELS.build(dict(
             type='UMTAlignmentHeads', in_dims=self.encoder.embed_dims, out_dims=align_dims,
             num_layers=num_return_layers))
@@ -253,6 +286,22 @@ class UMTDistiller(BaseModel):
         """``2 - 2 cos`` per token: ``(K, B, N_vis)`` from unit vectors ``(K, B, N_vis, C)``."""
         return 2 - 2 * (aligned.float() * targets.float()).sum(dim=-1)
 
+    def distill_loss(self, aligned: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The reference's ``loss_clip`` of ``loss_type`` (before ``loss_ratio``).
+
+        Args:
+            aligned (torch.Tensor): Student outputs ``(K, B, N_vis, C)``.
+            targets (torch.Tensor): Teacher targets ``(K, B, N_vis, C)``.
+
+        Returns:
+            torch.Tensor: A scalar, float32.
+        """
+        if self.loss_type == 'l2':
+            return self.cosine_distance(aligned, targets).mean()
+        if self.loss_type == 'mse':
+            return F.mse_loss(aligned.float(), targets.float())
+        return F.smooth_l1_loss(aligned.float(), targets.float(), beta=1.0)
+
     def loss(self, inputs: torch.Tensor, data_samples: list | None = None
              ) -> dict[str, torch.Tensor]:
         """The distillation loss and its per-block parts.
@@ -262,12 +311,14 @@ class UMTDistiller(BaseModel):
             data_samples (list, optional): Unused. Defaults to None.
 
         Returns:
-            dict: ``loss_distill`` (the mean over blocks, clips and visible tokens) and
-            ``cos_dist_block{i}`` (detached, for the log) for each aligned block ``i``.
+            dict: ``loss_distill`` (``loss_ratio`` times the ``loss_type`` loss over
+            blocks, clips and visible tokens) and ``cos_dist_block{i}`` (detached, for the
+            log) for each aligned block ``i``.
         """
         aligned, targets, _ = self.distill(inputs)
         distance = self.cosine_distance(aligned, targets)
-        losses = OrderedDict(loss_distill=distance.mean())
+        loss = distance.mean() if self.loss_type == 'l2' else self.distill_loss(aligned, targets)
+        losses = OrderedDict(loss_distill=self.loss_ratio * loss)
         for block, per_block in zip(self.return_layers, distance.detach().mean(dim=(1, 2))):
             losses[f'cos_dist_block{block}'] = per_block
         return losses
