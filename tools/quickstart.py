@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--test-per-class', type=int, default=8)
     parser.add_argument('--epochs', type=int, default=None,
                         help="training epochs (default: the config's)")
+    parser.add_argument('--seed', type=int, default=None,
+                        help="training seed (default: the config's, 0); the videos do not "
+                        'change with it')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='extra key=value overrides for train.py and test.py')
     return parser.parse_args(argv)
@@ -112,7 +115,7 @@ def _true_class(video: Path, data: dict) -> str:
         name, label = line.split()
         if name == video.name:
             return names[int(label)]
-    return 'unknown'
+    raise SystemExit(f"[quickstart] {video.name} is not in {data['test_list']}")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -141,8 +144,9 @@ def main(argv: list[str] | None = None) -> dict:
     for folder in (train_dir, test_dir, demo_dir):
         if folder.exists():  # a previous quickstart's results: start afresh
             shutil.rmtree(folder)
+    seed = [] if args.seed is None else ['--seed', str(args.seed)]
     _run('2/4 train', [sys.executable, 'tools/train.py', args.config, '--work-dir',
-                       str(train_dir), '--cfg-options', *opts])
+                       str(train_dir), *seed, '--cfg-options', *opts])
     best = sorted(train_dir.glob('best_acc_top1_epoch_*.pth'))
     last_file = train_dir / 'last_checkpoint'
     checkpoint = best[-1] if best else Path(last_file.read_text().strip())
@@ -159,9 +163,11 @@ def main(argv: list[str] | None = None) -> dict:
     if not video.exists():
         video = data['videos'] / data['test_list'].read_text().split()[0]
     demo_out = demo_dir / f'{video.stem}_labelled.mp4'
+    true_class = _true_class(video, data)
     _run('4/4 demo on a held-out video', [
         sys.executable, 'tools/demo.py', str(video), args.config, str(checkpoint),
-        '--label-map', str(data['label_map']), '--out', str(demo_out)])
+        '--label-map', str(data['label_map']), '--out', str(demo_out),
+        '--true-label', true_class])
 
     curves = plot_curves(read_scalars(train_log), work_dir / 'curves.png')
     minutes = (time.time() - start) / 60
@@ -171,9 +177,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f'  checkpoint:   {checkpoint}')
     print(f'  log folder:   {train_log}')
     print(f'  curves:       {curves}')
-    print(f'  demo video:   {demo_out} (true class: {_true_class(video, data)})')
+    print(f'  demo video:   {demo_out} (true class: {true_class})')
     return dict(top1=top1, checkpoint=checkpoint, log_dir=train_log, curves=curves,
-                demo=demo_out, minutes=minutes)
+                demo=demo_out, true_class=true_class, minutes=minutes)
 
 
 if __name__ == '__main__':
