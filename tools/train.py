@@ -24,17 +24,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--no-validate', action='store_true',
                         help='whether not to evaluate the checkpoint during training')
     parser.add_argument(
-        '--auto-scale-lr', action='store_true',
-        help='whether to auto scale the learning rate according to the actual batch size '
-        'and the original batch size (auto_scale_lr.base_batch_size).')
+        '--auto-scale-lr', action=argparse.BooleanOptionalAction, default=None,
+        help='scale lr, warmup and min lr by effective batch / auto_scale_lr.base_batch_size, '
+        'the effective batch counted as the UMT reference does (processes x batch x repeats '
+        'x accumulative_counts). On by default in the umt_mm recipes (the official GPU count '
+        'gives the config values); --no-auto-scale-lr uses the config lr as written.')
     parser.add_argument(
         '--skip-bad-videos', type=float, metavar='MAX_FRACTION', default=None,
         help='replace (training) or leave out of the metric (evaluation) unreadable videos, '
         'logging and reporting each (bad_videos_*.json in the work dir); stop when more '
         'than MAX_FRACTION of a dataset is bad (umt_mm SkipBadVideos)')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
-    parser.add_argument('--diff-rank-seed', action='store_true',
-                        help='whether or not set different seeds for different ranks')
+    parser.add_argument(
+        '--diff-rank-seed', action=argparse.BooleanOptionalAction, default=None,
+        help='seed + rank in every process (the default of the umt_mm recipes, as the '
+        'reference); --no-diff-rank-seed gives every process the same seed')
     parser.add_argument('--deterministic', action='store_true',
                         help='whether to set deterministic options for CUDNN backend.')
     parser.add_argument(

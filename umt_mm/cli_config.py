@@ -16,10 +16,10 @@ def prepare_train_cfg(cfg: Config,
                       launcher: str = 'none',
                       amp: bool = False,
                       resume: str | None = None,
-                      auto_scale_lr: bool = False,
+                      auto_scale_lr: bool | None = None,
                       no_validate: bool = False,
                       seed: int | None = None,
-                      diff_rank_seed: bool = False,
+                      diff_rank_seed: bool | None = None,
                       deterministic: bool = False,
                       skip_bad_videos: float | None = None) -> Config:
     """Apply the training flags to a config.
@@ -32,11 +32,15 @@ def prepare_train_cfg(cfg: Config,
             when CUDA is unavailable, with or without this flag. Defaults to False.
         resume (str, optional): ``'auto'`` to resume from the latest checkpoint of the work
             dir, or a checkpoint path. Defaults to None.
-        auto_scale_lr (bool): Scale the lr by ``total batch / auto_scale_lr.base_batch_size``.
-            Defaults to False.
+        auto_scale_lr (bool, optional): True: scale the lr by ``effective batch /
+            auto_scale_lr.base_batch_size`` (on already in the umt_mm recipes, see
+            :class:`~umt_mm.engine.EffectiveBatchLRHook`); False: switch the scaling off
+            (the config's lr as written); None: as the config says. Defaults to None.
         no_validate (bool): Drop the validation loop. Defaults to False.
         seed (int, optional): Random seed. Defaults to None.
-        diff_rank_seed (bool): Different seeds per rank. Defaults to False.
+        diff_rank_seed (bool, optional): True: seed + rank in every process (the umt_mm
+            recipes' default, as the reference); False: the same seed everywhere; None: as
+            the config says. Defaults to None.
         deterministic (bool): Deterministic CUDNN. Defaults to False.
         skip_bad_videos (float, optional): Tolerate up to this fraction of unreadable
             videos (see :func:`wrap_skip_bad_videos`). Defaults to None (a bad video stops
@@ -82,11 +86,13 @@ def prepare_train_cfg(cfg: Config,
             raise KeyError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=N)` '
                            'in the config')
         cfg.auto_scale_lr.enable = True
+    elif auto_scale_lr is False and cfg.get('auto_scale_lr') is not None:
+        cfg.auto_scale_lr.enable = False
     randomness = cfg.get('randomness', ConfigDict())
     if seed is not None:
         randomness['seed'] = seed
-    if diff_rank_seed:
-        randomness['diff_rank_seed'] = True
+    if diff_rank_seed is not None:
+        randomness['diff_rank_seed'] = bool(diff_rank_seed)
     if deterministic:
         randomness['deterministic'] = True
     if randomness:

@@ -30,9 +30,9 @@ param_scheduler = [
 # the reference validates every 20 epochs and at the end (25)
 train_cfg = dict(max_epochs=25, val_interval=20)
 default_hooks = dict(checkpoint=dict(interval=5))
-randomness = dict(seed=6666)
+randomness = dict(seed=6666, diff_rank_seed=True)  # the script's --seed 6666, + rank
 
-auto_scale_lr = dict(enable=False, base_batch_size=128)
+auto_scale_lr = dict(enable=True, base_batch_size=128)  # 32 GPUs x 4 clips
 
 #   python tools/convert_umt_checkpoint.py l16_ptk710_ftk710_f8_res224.pth \
 #       checkpoints/umt-large-p16_k710-ft_nohead.pth --kind finetune --drop-head

@@ -9,7 +9,11 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    sync_buffers=dict(type='SyncBuffersHook'))
+    sync_buffers=dict(type='SyncBuffersHook'),
+    # lr x effective batch / auto_scale_lr.base_batch_size, the batch counted as the UMT
+    # reference counts it (processes x batch x repeats x accumulation); logs the effective
+    # batch, the lr per 256 clips and the actual, warmup and minimum lr at the start of a run
+    lr_scaling=dict(type='EffectiveBatchLRHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -21,6 +25,14 @@ log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='ActionVisualizer', vis_backends=vis_backends)
+
+# The reference seeds torch / numpy with seed + rank in every process (`run_*.py`: seed 0,
+# AVA L/16 6666), so drop path, mask draws, mixup and augmentation differ between GPUs.
+# MMEngine: diff_rank_seed adds the rank; the DefaultSampler then shuffles with a seed drawn
+# from rank 0's seeded generator and broadcast (the same order on every rank, the same on a
+# rerun); dataloader workers get seed + rank + num_workers x rank + worker id.
+# tools/train.py --seed N / --no-diff-rank-seed change these.
+randomness = dict(seed=0, diff_rank_seed=True)
 
 log_level = 'INFO'
 load_from = None

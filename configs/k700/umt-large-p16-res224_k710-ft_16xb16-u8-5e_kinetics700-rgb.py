@@ -11,7 +11,7 @@ _base_ = ['./umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics700-rgb.py']
 model = dict(
     backbone=dict(arch='large', drop_path_rate=0.2, use_checkpoint=True, checkpoint_num=12),
     cls_head=dict(in_channels=1024))
-auto_scale_lr = dict(base_batch_size=256)
+auto_scale_lr = dict(base_batch_size=512)  # 16 GPUs x 16 videos x 2 repeats
 
 # lr 1e-05 x (16 GPUs x 16 videos x 2 repeats) / 256 = 2e-05; warmup from and cosine
 # down to 1e-6 x the same factor (2e-06), per iteration.

@@ -29,7 +29,7 @@ val_dataloader = dict(
     dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
 test_dataloader = dict(
     dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
-auto_scale_lr = dict(base_batch_size=128)
+auto_scale_lr = dict(base_batch_size=256)  # 16 GPUs x 8 videos x 2 repeats
 
 # lr 1e-05 x (16 GPUs x 8 videos x 2 repeats) / 256 = 1e-05; warmup from and cosine
 # down to 1e-6 x the same factor (1e-06), per iteration.

@@ -29,7 +29,7 @@ val_dataloader = dict(
     dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
 test_dataloader = dict(
     dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
-auto_scale_lr = dict(base_batch_size=512)
+auto_scale_lr = dict(base_batch_size=512)  # 16 GPUs x 32 videos
 
 # lr 0.0001 x (16 GPUs x 32 videos x 1 repeat) / 256 = 0.0002; warmup from and cosine
 # down to 1e-6 x the same factor (2e-06), per iteration.

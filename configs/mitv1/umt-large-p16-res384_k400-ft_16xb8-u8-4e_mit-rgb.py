@@ -30,7 +30,7 @@ val_dataloader = dict(
     dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
 test_dataloader = dict(
     dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
-auto_scale_lr = dict(base_batch_size=128)
+auto_scale_lr = dict(base_batch_size=128)  # 16 GPUs x 8 videos
 
 # lr 1e-05 x (16 GPUs x 8 videos x 1 repeat) / 256 = 5e-06; warmup from and cosine
 # down to 1e-6 x the same factor (5e-07), per iteration.

@@ -30,6 +30,11 @@ default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=3, save_best='acc/top1', rule='greater'),
     logger=dict(interval=100))
 
-# The reference trains on 16 GPUs; lr = base lr x (16 x batch x repeats) / 256. Set
-# base_batch_size to 16 x the per-GPU batch and pass --auto-scale-lr on other set-ups.
-auto_scale_lr = dict(enable=False, base_batch_size=256)
+# The reference scales the script's lr, warmup lr and min lr by total batch / 256, the total
+# counted as GPUs x batch x repeats (x update_freq). The recipes write the actual lr of the
+# official 16-GPU run and base_batch_size = its effective batch (16 x batch x repeats); on
+# any other set-up umt_mm's EffectiveBatchLRHook (default_runtime.py) scales lr, warmup start
+# and minimum (ratios here) of every layer-decay group by effective batch / base_batch_size,
+# the effective batch counting processes x batch x repeats x accumulative_counts. Off:
+# --no-auto-scale-lr or --cfg-options auto_scale_lr.enable=False (the lr as written).
+auto_scale_lr = dict(enable=True, base_batch_size=512)

@@ -34,7 +34,7 @@ test_evaluator = None
 
 # warmup from 0 to the full lr over 40 epochs, per iteration (MMEngine's LinearLR divides by
 # its previous factor, so it starts at 1e-6 x lr = 1.2e-9 rather than exactly 0); then cosine
-# to lr / 15 (= 8e-5 at lr 1.2e-3; a ratio, so --auto-scale-lr scales it as the reference does)
+# to lr / 15 (= 8e-5 at lr 1.2e-3; a ratio, so the lr scaling scales it as the reference does)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=40,
          convert_to_iter_based=True),
@@ -46,5 +46,8 @@ default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=3, save_best=None),
     logger=dict(interval=20))
 
-# lr above is for 32 processes x 64 clips; pass --auto-scale-lr on other set-ups
-auto_scale_lr = dict(enable=False, base_batch_size=2048)
+# lr above is for 32 processes x 64 clips (1.5e-4 per 256); on any other set-up umt_mm's
+# EffectiveBatchLRHook (default_runtime.py) scales lr and min lr (a ratio) by
+# processes x batch x accumulative_counts / 2048, as the reference always does. Off:
+# --no-auto-scale-lr or --cfg-options auto_scale_lr.enable=False (the lr as written).
+auto_scale_lr = dict(enable=True, base_batch_size=2048)

@@ -1,8 +1,10 @@
 """Hooks for reliable runs: bad-video reports, exact resume, numeric guard."""
 from .bad_video_report_hook import BadVideoReportHook
 from .exact_resume_hook import ExactResumeHook, PositionSeededDataset, ResumableSampler
+from .lr_scaling_hook import EffectiveBatch, EffectiveBatchLRHook, effective_batch
 from .numeric_guard_hook import NonFiniteTrainingError, NumericGuardHook
 from .weight_decay_hook import CosineWeightDecayHook  # issue 15
 
 __all__ = ['BadVideoReportHook', 'ExactResumeHook', 'ResumableSampler', 'PositionSeededDataset',
-           'NumericGuardHook', 'NonFiniteTrainingError', 'CosineWeightDecayHook']
+           'NumericGuardHook', 'NonFiniteTrainingError', 'CosineWeightDecayHook',
+           'EffectiveBatch', 'EffectiveBatchLRHook', 'effective_batch']
