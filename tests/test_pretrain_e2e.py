@@ -37,7 +37,7 @@ def shrink_pretrain_recipe(src: Path, dst: Path, videos: Path, teacher: Path) ->
             t['clip_len'] = FRAMES
         if t['type'] == 'MultiScaleCrop':
             t['input_size'] = TINY
-        if t['type'] == 'Resize':
+        if t['type'] in ('Resize', 'UMTPILResize'):
             t['scale'] = (TINY, TINY)
     cfg.optim_wrapper.optimizer.lr = 5e-3
     warm, cos = cfg.param_scheduler

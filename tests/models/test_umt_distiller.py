@@ -177,7 +177,7 @@ def test_pretraining_recipes(repo_root, path, arch, teacher, res, align, drop_pa
     assert warm.convert_to_iter_based and cos.convert_to_iter_based
     pipeline = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert pipeline == ['DecordInit', 'UMTSampleFrames', 'DecordDecode', 'MultiScaleCrop',
-                        'Resize', 'Flip', 'FormatShape', 'PackActionInputs']
+                        'UMTPILResize', 'Flip', 'FormatShape', 'PackActionInputs']
     crop = cfg.train_dataloader.dataset.pipeline[3]
     assert (crop.scales, crop.max_wh_scale_gap, crop.num_fixed_crops) == (
         (1, 0.875, 0.75, 0.66), 1, 13)

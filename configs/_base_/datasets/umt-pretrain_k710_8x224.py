@@ -1,9 +1,11 @@
 # Data of the UMT pretraining recipes (umt_spec.md §3.1, §5 "Pretraining"): 8 frames, one per
 # TSN segment (datasets/mae.py), GroupMultiScaleCrop to 224 (scales 1, .875, .75, .66, max
-# distort 1, 13 fixed offsets) + horizontal flip 0.5, no colour jitter, no labels used.
+# distort 1, 13 fixed offsets) resized with PIL bilinear + horizontal flip 0.5, no colour jitter,
+# no labels used.
 #
-# The K710 train list of the finetuning recipes (built by tools/data/build_k710_lists.py) is read
-# for its paths only. To pretrain on your own videos without any list file, set
+# The K710 train list of the finetuning recipes (built by tools/data/build_k710_lists.py, or the
+# official train.csv, `path,label`, with data_prefix = the reference's --prefix) is read for its
+# paths only. To pretrain on your own videos without any list file, set
 #   train_dataloader.dataset.ann_file=''  train_dataloader.dataset.data_prefix.video=FOLDER
 # and every video under FOLDER (recursively; mp4, avi, webm, mkv, ...) is used.
 data_root = 'data'
@@ -15,7 +17,10 @@ train_pipeline = [
     dict(type='DecordDecode'),
     dict(type='MultiScaleCrop', input_size=224, scales=(1, 0.875, 0.75, 0.66),
          max_wh_scale_gap=1, random_crop=False, num_fixed_crops=13),
-    dict(type='Resize', scale=(224, 224), keep_ratio=False),
+    # the reference resizes the crops with PIL Image.BILINEAR (antialiased when shrinking)
+    dict(type='UMTPILResize', scale=(224, 224), keep_ratio=False),
+    # the reference's --color_jitter S (off in the official runs) would go here:
+    # dict(type='UMTGroupColorJitter', strength=S),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')

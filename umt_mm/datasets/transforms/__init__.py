@@ -1,11 +1,19 @@
 """Data transforms of the UMT recipes (``umt_spec.md`` §5, §6; see docs/data_pipeline.md)."""
+from .color_jitter import UMTGroupColorJitter
 from .decoding import DecordSparseDecode, PyAVSparseDecode, PyAVSparseInit  # issue 17
 from .rand_augment import UMTRandAugment
 from .random_erasing import UMTRandomErasing
-from .spatial import UMTCenterCrop, UMTMultiCrop, UMTRandomResizedCrop, UMTShortSideResize
+from .spatial import (
+    UMTCenterCrop,
+    UMTMultiCrop,
+    UMTPILResize,
+    UMTRandomResizedCrop,
+    UMTShortSideResize,
+)
 from .umt_sampling import UMTSampleFrames, kinetics_sparse_indices, ssv2_indices, tsn_indices
 
 __all__ = ['UMTSampleFrames', 'kinetics_sparse_indices', 'ssv2_indices', 'tsn_indices',
            'UMTRandAugment',
            'UMTRandomErasing', 'UMTRandomResizedCrop', 'UMTShortSideResize', 'UMTCenterCrop',
-           'UMTMultiCrop', 'PyAVSparseInit', 'PyAVSparseDecode', 'DecordSparseDecode']
+           'UMTMultiCrop', 'UMTPILResize', 'UMTGroupColorJitter',
+           'PyAVSparseInit', 'PyAVSparseDecode', 'DecordSparseDecode']

@@ -1,9 +1,10 @@
-"""Spatial transforms of the reference UMT / VideoMAE pipeline (``umt_spec.md`` §5-6).
+"""Spatial transforms of the reference UMT / VideoMAE pipeline (``umt_spec.md`` §3, §5-6).
 
 MMAction2 1.2.0 differs from the reference in the fallback of ``RandomResizedCrop``, the
 rounding of the long side in ``Resize(scale=(-1, S))``, the centre offset of
-``CenterCrop`` and the far offset of ``ThreeCrop``; the classes below follow the
-reference exactly and keep MMAction2's result keys.
+``CenterCrop``, the far offset of ``ThreeCrop`` and the resampling filter of the
+pretraining crops (cv2 ``INTER_LINEAR`` instead of PIL's antialiased ``BILINEAR``); the
+classes below follow the reference exactly and keep MMAction2's result keys.
 """
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ from mmaction.datasets.transforms.processing import (
 )
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
+from PIL import Image
+
+#: Pillow filters by MMAction2 / mmcv interpolation name.
+PIL_FILTERS = {
+    'nearest': Image.Resampling.NEAREST,
+    'bilinear': Image.Resampling.BILINEAR,
+    'bicubic': Image.Resampling.BICUBIC,
+    'box': Image.Resampling.BOX,
+    'hamming': Image.Resampling.HAMMING,
+    'lanczos': Image.Resampling.LANCZOS,
+}
 
 
 def reference_rrc_params(img_h: int, img_w: int, scale: Sequence[float] = (0.08, 1.0),
@@ -248,6 +260,89 @@ class UMTShortSideResize(BaseTransform):
         return f'{self.__class__.__name__}(short_side={self.short_side})'
 
 
+def pil_resize(img: np.ndarray, width: int, height: int,
+               interpolation: str = 'bilinear') -> np.ndarray:
+    """Resize one frame with Pillow's ``Image.resize`` (the reference's PIL path).
+
+    Pillow's ``BILINEAR`` (like its other filters except ``NEAREST``) widens its kernel
+    by the scale factor when shrinking, i.e. it antialiases; cv2's ``INTER_LINEAR`` always
+    reads the 2x2 nearest pixels. A ``uint8`` ``H x W x 3`` frame is resized as one RGB
+    image, exactly as ``Image.fromarray(frame).resize((width, height), filter)``; other
+    channel counts and float frames are resized one channel at a time (``'L'`` / ``'F'``
+    images, the same kernel; Pillow would premultiply an alpha channel).
+
+    Args:
+        img (np.ndarray): ``H x W`` or ``H x W x C`` frame, ``uint8`` or float.
+        width (int): Output width.
+        height (int): Output height.
+        interpolation (str): A key of :data:`PIL_FILTERS`. Defaults to 'bilinear'.
+
+    Returns:
+        np.ndarray: The resized frame, same dtype and channels (a writable array: MMAction2's
+        ``Flip`` flips in place).
+    """
+    resample = PIL_FILTERS[interpolation]
+    size = (width, height)
+    if img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3:  # an 'RGB' image
+        return np.array(Image.fromarray(np.ascontiguousarray(img)).resize(size, resample))
+    # uint8 planes are 'L' images, float32 planes 'F' images
+    work = img if img.dtype == np.uint8 else img.astype(np.float32, copy=False)
+    planes = [work] if work.ndim == 2 else [work[..., c] for c in range(work.shape[2])]
+    out = [np.array(Image.fromarray(np.ascontiguousarray(plane)).resize(size, resample))
+           for plane in planes]
+    result = out[0] if work.ndim == 2 else np.stack(out, axis=-1)
+    return result.astype(img.dtype, copy=False)
+
+
+@TRANSFORMS.register_module()
+class UMTPILResize(Resize):
+    """MMAction2's ``Resize`` resampled with Pillow, as the reference's pretraining crops.
+
+    The reference (``datasets/transforms.py`` ``GroupMultiScaleCrop``, used by
+    ``datasets/build.py`` for pretraining) crops PIL frames and resizes each crop with
+    ``img.resize(input_size, Image.BILINEAR)``, which antialiases when shrinking (a
+    256 px crop of a 340x256 frame to 224 px: every output pixel averages a 2.3 px wide
+    kernel). MMAction2's ``Resize`` goes through ``mmcv.imresize`` with cv2
+    ``INTER_LINEAR`` (no antialiasing). Measured against PIL on middle frames of the
+    shared videos: shrinking a whole 340x256 frame to 224x224, cv2 is up to 44 grey levels
+    off (``test.mp4``; 84 on ``demo_spatiotemporal_det.mp4``; mean 0.7-1.1); enlarging a
+    168 px crop, at most 1 (mean 0.17). This class is ``Resize`` with the
+    same arguments and result keys whose pixels come from :func:`pil_resize`, i.e. from
+    Pillow itself: equal to the reference's resize. Sizes follow ``Resize``
+    (``keep_ratio``, ``scale``). Lazy mode is not supported (``Fuse`` resamples with cv2).
+
+    The finetuning recipes need no such class: there the reference resizes numpy frames
+    with cv2 ``INTER_LINEAR`` (validation / test, ``UMTShortSideResize``) and float
+    tensors with ``F.interpolate`` (training crops, ``UMTRandomResizedCrop`` +
+    ``Resize`` in float32), which MMAction2's cv2 path already matches.
+
+    Args:
+        scale (float | tuple[int, int]): As ``Resize``: ``(w, h)`` with
+            ``keep_ratio=False``.
+        keep_ratio (bool): As ``Resize``. Defaults to True.
+        interpolation (str): A key of :data:`PIL_FILTERS`. Defaults to 'bilinear'
+            (the reference's ``Image.BILINEAR``).
+    """
+
+    def __init__(self,
+                 scale: float | tuple[int, int],
+                 keep_ratio: bool = True,
+                 interpolation: str = 'bilinear') -> None:
+        if interpolation not in PIL_FILTERS:
+            raise ValueError(f'unknown interpolation {interpolation!r}; expected one of '
+                             f'{sorted(PIL_FILTERS)}')
+        super().__init__(scale=scale, keep_ratio=keep_ratio, interpolation=interpolation,
+                         lazy=False)
+
+    def _resize_imgs(self, imgs: list[np.ndarray], new_w: int, new_h: int) -> list[np.ndarray]:
+        """Resize every frame with Pillow."""
+        return [pil_resize(img, new_w, new_h, self.interpolation) for img in imgs]
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(scale={self.scale}, keep_ratio={self.keep_ratio}, '
+                f'interpolation={self.interpolation!r})')
+
+
 @TRANSFORMS.register_module()
 class UMTCenterCrop(CenterCrop):
     """Centre crop of the reference validation loader (VideoMAE ``CenterCrop``).
@@ -393,5 +488,6 @@ class UMTMultiCrop(BaseTransform):
                 f'num_crops={self.num_crops})')
 
 
-__all__ = ['UMTCenterCrop', 'UMTMultiCrop', 'UMTRandomResizedCrop', 'UMTShortSideResize',
-           'reference_crop_starts', 'reference_resize_size', 'reference_rrc_params']
+__all__ = ['UMTCenterCrop', 'UMTMultiCrop', 'UMTPILResize', 'UMTRandomResizedCrop',
+           'UMTShortSideResize', 'PIL_FILTERS', 'pil_resize', 'reference_crop_starts',
+           'reference_resize_size', 'reference_rrc_params']
