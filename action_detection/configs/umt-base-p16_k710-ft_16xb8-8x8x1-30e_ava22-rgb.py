@@ -29,7 +29,10 @@ model = dict(
         tubelet_size=1,
         drop_path_rate=0.2,
         output='feature_map',
-        with_fc_norm=False),
+        with_fc_norm=False,
+        # also pad inside the model (zeros after normalisation, as the preprocessor) for
+        # callers that bypass the preprocessor (MMAction2's demo_spatiotemporal_det.py)
+        pad_to_patch=True),
     roi_head=dict(
         type='UMTAVARoIHead',
         train_on_gt=True,
@@ -104,6 +107,11 @@ train_pipeline_videos = [dict(type='DecordInit'), clip_sampling,
                          dict(type='DecordDecode')] + train_transforms
 val_pipeline_videos = [dict(type='DecordInit'), clip_sampling,
                        dict(type='DecordDecode')] + test_transforms
+# MMAction2's demo/demo_spatiotemporal_det.py reads `val_pipeline` only for the clip length
+# and stride of a step named SampleAVAFrames (it then samples and decodes the frames itself);
+# the datasets here use the recipe's UMTSampleAVAFrames, and so does tools/demo_spatiotemporal.py
+val_pipeline = [dict(type='SampleAVAFrames', clip_len=clip_sampling['clip_len'],
+                     frame_interval=clip_sampling['frame_interval'], test_mode=True)]
 
 train_dataloader = dict(
     batch_size=8,

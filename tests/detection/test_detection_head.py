@@ -116,10 +116,12 @@ def test_predict_extends_boxes_for_pooling_and_multiplies_person_scores():
     torch.testing.assert_close(result.scores, expected)
     # reported boxes are the proposals, normalised
     torch.testing.assert_close(result.bboxes, boxes / torch.tensor([96.0, 64.0, 96.0, 64.0]))
-    with pytest.raises(KeyError, match='proposal_scores'):
-        plain = ActionDataSample()
-        plain.set_metainfo(dict(img_shape=(64, 96)))
-        head.predict(feat, [InstanceData(bboxes=boxes.clone())], [plain])
+    # without proposal_scores (MMAction2's demo script) every person score is 1
+    plain = ActionDataSample()
+    plain.set_metainfo(dict(img_shape=(64, 96)))
+    with torch.no_grad():
+        unscored = head.predict(feat, [InstanceData(bboxes=boxes.clone())], [plain])[0]
+    torch.testing.assert_close(unscored.scores, logits.sigmoid())
 
 
 def test_training_loss_is_bce_times_rois_on_jittered_gt():

@@ -78,11 +78,19 @@ class UMTVisionTransformer(BaseModule):
         with_fc_norm (bool): Build ``fc_norm`` (classification, spec §1.4). When False,
             build the token ``norm`` of the reference detection model (spec §4)
             instead. Defaults to True.
+        pad_to_patch (bool): Zero-pad the input's height and width at the bottom/right
+            up to multiples of the patch before embedding (as
+            :class:`UMTDetDataPreprocessor` pads), instead of raising. For callers that
+            bypass the data preprocessor, such as MMAction2's
+            ``demo/demo_spatiotemporal_det.py``. Defaults to False.
         use_learnable_pos_emb (bool): A learnable position table (``pos_embed``, a
             parameter of ``(1, T'*H'*W', D)`` saved in the state dict, truncated normal
             std 0.02 cut at +-0.02) instead of the fixed sin-cos one; for the pretraining
             student, as the reference's ``--use_learnable_pos_emb``. Inputs must then
             give the built grid. Defaults to False.
+        pretrained (str, optional): A checkpoint for the backbone alone, as MMAction2
+            backbones take it (``init_cfg=dict(type='Pretrained', checkpoint=...)``);
+            None (what MMAction2's demos set) changes nothing. Defaults to None.
         init_cfg (dict | list[dict], optional): Initialisation. Defaults to truncated
             normal (std 0.02) Linear layers and unit LayerNorms, as the reference.
 
@@ -115,8 +123,12 @@ class UMTVisionTransformer(BaseModule):
                  checkpoint_num: int = 0,
                  output: str = 'pooled',
                  with_fc_norm: bool = True,
+                 pad_to_patch: bool = False,
                  use_learnable_pos_emb: bool = False,
+                 pretrained: str | None = None,
                  init_cfg: dict | list[dict] | None = None) -> None:
+        if pretrained is not None:
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         if init_cfg is None:
             init_cfg = [dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.0),
                         dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)]
@@ -139,6 +151,7 @@ class UMTVisionTransformer(BaseModule):
         self.num_frames = num_frames
         self.img_size = img_size
         self.output = output
+        self.pad_to_patch = pad_to_patch
         self.use_checkpoint = use_checkpoint
         self.checkpoint_num = checkpoint_num
 
@@ -230,6 +243,10 @@ class UMTVisionTransformer(BaseModule):
         Returns:
             torch.Tensor: ``(B, D)`` pooled features, or ``(B, D, T', H', W')``.
         """
+        if self.pad_to_patch:
+            pad_h = -x.shape[-2] % self.patch_size
+            pad_w = -x.shape[-1] % self.patch_size
+            x = nn.functional.pad(x, (0, pad_w, 0, pad_h))
         x, grid = self.embed(x)
         x, _ = self._run_blocks(x)
         if self.norm is not None:

@@ -29,7 +29,9 @@ class UMTAVARoIHead(AVARoIHead):
     themselves. With ``score_by_proposal`` each action score is
     ``sigmoid(logit) x person score``; the scores come from the data sample's
     ``proposal_scores`` (packed by ``PackActionInputs(algorithm_keys=('proposal_scores',))``
-    from :class:`umt_mm.datasets.UMTAVADataset`).
+    from :class:`umt_mm.datasets.UMTAVADataset`); a sample without them (e.g. from
+    MMAction2's ``demo/demo_spatiotemporal_det.py``, whose boxes already passed a person
+    score threshold) has every person score 1, i.e. plain sigmoid scores.
 
     Args:
         train_on_gt (bool): Reference training on jittered ground truth.
@@ -143,12 +145,8 @@ class UMTAVARoIHead(AVARoIHead):
         if self.score_by_proposal:
             for results, sample in zip(rpn_results_list, data_samples):
                 scores = sample.get('proposal_scores', None)
-                if scores is None:
-                    raise KeyError(
-                        'UMTAVARoIHead(score_by_proposal=True) needs the person scores of the '
-                        "proposals: use UMTAVADataset and PackActionInputs(algorithm_keys="
-                        "('proposal_scores',)) in the test pipeline, or set "
-                        'score_by_proposal=False')
+                if scores is None:  # no person scores: 1 for every proposal
+                    scores = torch.ones(results.bboxes.shape[0])
                 scores = torch.as_tensor(scores, dtype=torch.float32,
                                          device=results.bboxes.device).reshape(-1)
                 if scores.shape[0] != results.bboxes.shape[0]:
