@@ -19,6 +19,7 @@ Results go to stdout as a Markdown table (and JSON with ``--json``). Example::
 
     python tools/benchmark.py --repeats 5
     python tools/benchmark.py --detection --repeats 3   # AVA detector forward (issue 9)
+    python tools/benchmark.py --export --repeats 5      # onnxruntime vs eager (issue 18)
 """
 from __future__ import annotations
 
@@ -180,7 +181,15 @@ def main() -> None:
                         help='instead: one UMT-B/16 pretraining step with a CLIP-B/16 teacher '
                         '(batch 1, 8x224): ours vs the naive computation, and a bf16 teacher')
     parser.add_argument('--child-pretrain', choices=PRETRAIN_VARIANTS, help=argparse.SUPPRESS)
+    # --- exported recognizer (issue 18) ---
+    parser.add_argument('--export', action='store_true',
+                        help='instead: the UMT-B/16 8x224 recognizer exported to ONNX, '
+                        'onnxruntime (CPU EP, all graph optimisations) vs PyTorch eager '
+                        '(--arch tiny: a 64-channel, 2-block model for tests)')
     args = parser.parse_args()
+    if args.export:
+        export_benchmark(args)
+        return
 
     if args.child_train:
         child_train(args)
@@ -512,6 +521,78 @@ def child_pretrain(args: argparse.Namespace) -> None:
     step()
     step()  # the optimizer state exists from the second step on
     print(json.dumps(dict(peak_mib=(_peak_rss_bytes() - baseline) / 2 ** 20)))
+
+
+# ---------------------------------------------------------------- ONNX export (issue 18)
+EXPORT_CONFIG = 'configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py'
+EXPORT_ARCHS = {'tiny': dict(embed_dims=64, depth=2, num_heads=2, mlp_ratio=4.0)}
+
+
+def export_benchmark(args: argparse.Namespace) -> None:
+    """Latency of the exported recognizer in onnxruntime against PyTorch eager.
+
+    The K400 UMT recipe's recognizer (random weights; ``--arch``, ``--frames``, ``--size``
+    change its backbone) is exported by ``umt_mm.deployment`` (one view, batch 1) to a
+    temporary ONNX file, run by onnxruntime's CPU execution provider with
+    ``ORT_ENABLE_ALL`` graph optimisations and as many intra-op threads as PyTorch uses,
+    and timed against the same modules in PyTorch eager (``torch.no_grad``) in
+    alternating rounds. ``speedup_onnxruntime`` is the median over rounds of eager / ORT.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+    import onnxruntime
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import umt_mm  # noqa: F401
+    from umt_mm.deployment import example_inputs, export, make_wrapper, onnx_session
+    from umt_mm.deployment.exporter import ONNX_OPSET, quiet_init_weights
+
+    cfg = Config.fromfile(Path(__file__).resolve().parents[1] / EXPORT_CONFIG)
+    arch = EXPORT_ARCHS.get(args.arch, args.arch)
+    cfg.model.backbone.update(arch=arch, num_frames=args.frames, img_size=args.size)
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    cfg.model.cls_head.in_channels = model.backbone.embed_dims
+    model.cls_head = MODELS.build(cfg.model.cls_head)
+    quiet_init_weights(model)
+    wrapper = make_wrapper(model.eval())
+    (clip, ) = example_inputs(wrapper, (args.frames, args.size, args.size))
+    results: dict = {'cpu_capability': torch.backends.cpu.get_cpu_capability(),
+                     'threads': torch.get_num_threads(), 'torch': torch.__version__,
+                     'onnxruntime': onnxruntime.__version__,
+                     'exporter': f'torch.onnx.export(dynamo=False), opset {ONNX_OPSET}',
+                     'ort_provider': 'CPUExecutionProvider',
+                     'ort_graph_optimization': 'ORT_ENABLE_ALL'}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export(wrapper, (clip, ), Path(tmp) / 'recognizer.onnx', 'onnx')
+        results['onnx_mib'] = path.stat().st_size / 2 ** 20
+        session = onnx_session(path, threads=torch.get_num_threads())
+    feed = {'inputs': clip.numpy()}
+
+    def eager():
+        with torch.no_grad():
+            return wrapper(clip)
+
+    def ort():
+        return session.run(None, feed)
+
+    results['max_abs_diff_logits'] = float(np.abs(ort()[1] - eager()[1].numpy()).max())
+    timed = time_interleaved({'eager': eager, 'onnxruntime': ort}, args.repeats)
+    for key, values in timed.items():
+        results[f'{key}_s'] = min(values)
+    rounds = [e / o for e, o in zip(timed['eager'], timed['onnxruntime'])]
+    # headline: eager / onnxruntime per round (> 1: onnxruntime faster), median over rounds
+    results['speedup_onnxruntime'] = _median(rounds)
+    results['speedup_onnxruntime_of_bests'] = min(timed['eager']) / min(timed['onnxruntime'])
+    results['speedup_onnxruntime_rounds'] = [round(r, 3) for r in rounds]
+    name = args.arch if isinstance(args.arch, str) else 'custom'
+    _report(f'UMT-{name} recognizer {args.frames}x{args.size}, batch 1: onnxruntime vs eager',
+            results, args.json)
 
 
 if __name__ == '__main__':
