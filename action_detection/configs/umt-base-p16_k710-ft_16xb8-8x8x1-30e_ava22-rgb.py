@@ -11,9 +11,11 @@
 # (0.1, 0.05) for pooling, score = sigmoid x person score. What still differs from the
 # reference is listed in action_detection/README.md.
 #
-# Frames (data/ava/rawframes/<video_id>/img_00001.jpg, 30 fps from the 15th minute) are
-# the default. Whole videos (data/ava/videos_15min/<video_id>.mp4): see
-# action_detection/README.md ("Frames or videos"); the video pipelines are below.
+# Input: the reference's 25-fps frames of seconds 895-1805 at short side <= 360
+# (data/ava/rawframes_25fps/<video_id>/img_00001.jpg, written by
+# tools/data/ava/prepare_ava_frames.py). MMAction2's 30-fps frames or 15-minute videos are
+# a switch (action_detection/README.md, "25 or 30 fps; frames or videos"; the video
+# pipelines are below): the same 8x8 frame offsets then span 20% less time.
 _base_ = ['../../configs/_base_/default_runtime.py']
 
 # ----------------------------------------------------------------------------- model
@@ -73,8 +75,14 @@ model = dict(
 
 # ----------------------------------------------------------------------------- data
 dataset_type = 'UMTAVADataset'
-data_root = 'data/ava/rawframes'
+# 25 fps from second 895 (AlphAction's clips): the key frame of timestamp t is frame
+# 25 * (t - 895), img_{25 * (t - 895) + 1:05d}.jpg; the window spans -1.16 s ... +1.08 s
+data_root = 'data/ava/rawframes_25fps'
+frame_rate = dict(fps=25, timestamp_start=895, timestamp_end=1805)
+# MMAction2's layout: 30 fps from second 900 (key frame 30 * (t - 900), -0.97 s ... +0.9 s)
+data_root_30fps = 'data/ava/rawframes'
 data_root_videos = 'data/ava/videos_15min'
+frame_rate_30fps = dict(fps=30, timestamp_start=900, timestamp_end=1800)
 anno_root = 'data/ava/annotations'
 ann_file_train = f'{anno_root}/ava_train_v2.2.csv'
 ann_file_val = f'{anno_root}/ava_val_v2.2.csv'
@@ -128,7 +136,8 @@ train_dataloader = dict(
         pipeline=train_pipeline_frames,
         data_prefix=dict(img=data_root),
         use_frames=True,
-        start_index=1))
+        start_index=1,
+        **frame_rate))
 val_dataloader = dict(
     batch_size=1,  # MMAction2's AVARoIHead predicts one clip at a time
     num_workers=8,
@@ -147,7 +156,8 @@ val_dataloader = dict(
         data_prefix=dict(img=data_root),
         use_frames=True,
         start_index=1,
-        test_mode=True))
+        test_mode=True,
+        **frame_rate))
 test_dataloader = val_dataloader
 
 # the official AVA protocol (as the reference's evaluation); every action score is written

@@ -19,16 +19,15 @@ def make_videos(shared_data, root):
 
 
 def make_frames(shared_data, root):
-    """The frame folders AVA's extraction writes (img_00001.jpg = first frame)."""
-    import cv2
-    import decord
-    reader = decord.VideoReader(str(shared_data / 'videos/test.mp4'))
-    frames = reader.get_batch(list(range(len(reader)))).asnumpy()
-    first = root / VIDEO_IDS[0]
-    first.mkdir(parents=True)
-    for i, frame in enumerate(frames, 1):
-        cv2.imwrite(str(first / f'img_{i:05d}.jpg'), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    (root / VIDEO_IDS[1]).symlink_to(first, target_is_directory=True)
+    """25-fps frame folders written by the preparation tool (the configs' default input),
+    the 10 s test.mp4 standing for seconds 895-904 of a movie."""
+    from umt_mm.datasets.ava.frame_extraction import extract_ava_frames
+    movies = root.parent / 'movies'
+    movies.mkdir()
+    (movies / f'{VIDEO_IDS[0]}.mp4').symlink_to(shared_data / 'videos/test.mp4')
+    report = extract_ava_frames(movies / f'{VIDEO_IDS[0]}.mp4', root, start_sec=0, end_sec=9)
+    assert report.num_frames == 250 and not report.mismatched
+    (root / VIDEO_IDS[1]).symlink_to(root / VIDEO_IDS[0], target_is_directory=True)
     return root
 
 
@@ -51,6 +50,8 @@ def tiny_config(shared_data, data_root, use_frames, work_dir):
                   exclude_file=str(ava / 'ava_excluded_timestamps_sample.csv'),
                   label_file=str(ava / 'action_list.txt'), data_prefix=dict(img=str(data_root)),
                   use_frames=use_frames, start_index=1 if use_frames else 0)
+    if not use_frames:  # the documented switch: 30-fps videos of the 900-1800 s cut
+        common.update(cfg.frame_rate_30fps)
     cfg.train_dataloader.update(batch_size=1, num_workers=0, persistent_workers=False)
     cfg.train_dataloader.dataset.update(common, pipeline=train_pipeline)
     cfg.val_dataloader.update(num_workers=0, persistent_workers=False)

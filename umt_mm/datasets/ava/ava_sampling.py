@@ -11,15 +11,21 @@ class UMTSampleAVAFrames(BaseTransform):
     """Sample ``clip_len`` frames every ``frame_interval`` frames around an AVA key frame.
 
     The key frame of timestamp ``t`` is frame ``k = round(fps * (t - timestamp_start))``
-    (0-based) of the 15-minute cut that starts at ``timestamp_start``. The reference
-    (``TemporalCrop(8, 8, sparse=True)``, ``umt_spec.md`` §4) takes frames
+    (0-based) of the frames or video that start at second ``timestamp_start``: with the
+    reference's 25-fps frames of seconds 895-1805
+    (``tools/data/ava/prepare_ava_frames.py``, the AVA configs' default)
+    ``k = 25 * (t - 895)``, the first frame of AlphAction's clip ``t.mp4``; with
+    MMAction2's 30-fps frames of the 15-minute cut ``k = 30 * (t - 900)``. The reference
+    (AlphAction's per-second clips around the key frame, then
+    ``TemporalCrop(8, 8, sparse=True)``, ``umt_spec.md`` §4) takes frames
     ``k - clip_len // 2 * interval + offset + i * interval`` with
-    ``offset = (interval - 1) // 2`` (3 for 8x8: ``k-29 ... k+27``) and no temporal jitter
-    in training or testing. MMAction2's ``SampleAVAFrames`` centres without that offset,
-    adds random offsets in training and, for frame folders, counts ``start_index`` twice
-    (one frame late). Indices are clipped to the video (``total_frames`` from a video
-    reader, else ``shot_info``) and then shifted by ``start_index`` (1 for AVA frame
-    folders ``img_00001.jpg``..., 0 for videos).
+    ``offset = (interval - 1) // 2`` (3 for 8x8: ``k-29 ... k+27``, -1.16 s ... +1.08 s at
+    25 fps, 20% less time at 30 fps) and no temporal jitter in training or testing.
+    MMAction2's ``SampleAVAFrames`` centres without that offset, adds random offsets in
+    training and, for frame folders, counts ``start_index`` twice (one frame late).
+    Indices are clipped to the video (``total_frames`` from a video reader, else
+    ``shot_info``) and then shifted by ``start_index`` (1 for AVA frame folders
+    ``img_00001.jpg``..., 0 for videos).
 
     Required keys: ``timestamp``, ``timestamp_start``, ``fps``, and ``total_frames`` or
     ``shot_info``; optional ``start_index`` (default 0). Added keys: ``frame_inds``,
@@ -33,10 +39,10 @@ class UMTSampleAVAFrames(BaseTransform):
 
     Examples:
         >>> from umt_mm.datasets.ava import UMTSampleAVAFrames
-        >>> out = UMTSampleAVAFrames()(dict(timestamp=902, timestamp_start=900, fps=30,
-        ...                                  total_frames=27000, start_index=0))
-        >>> out['frame_inds'].tolist()
-        [31, 39, 47, 55, 63, 71, 79, 87]
+        >>> out = UMTSampleAVAFrames()(dict(timestamp=902, timestamp_start=895, fps=25,
+        ...                                  shot_info=(0, 22750), start_index=1))
+        >>> out['frame_inds'].tolist()  # key frame 175 = img_00176.jpg
+        [147, 155, 163, 171, 179, 187, 195, 203]
     """
 
     def __init__(self, clip_len: int = 8, frame_interval: int = 8,
