@@ -1,0 +1,123 @@
+"""tools/extract_features.py: backbone features per window, resume, bad videos, torchrun."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from tool_helpers import QUICKSTART, ROOT, load_tool, save_random_checkpoint
+
+extract = load_tool('extract_features')
+
+
+@pytest.fixture(scope='module')
+def tiny_checkpoint(tmp_path_factory):
+    root = tmp_path_factory.mktemp('features')
+    save_random_checkpoint(Config.fromfile(QUICKSTART).model, root / 'model.pth', seed=2)
+    return root / 'model.pth'
+
+
+@pytest.fixture
+def video_folder(shared_data, tmp_path):
+    """Links to two shared clips, one in a sub-folder (links, not copies)."""
+    folder = tmp_path / 'videos'
+    (folder / 'sub').mkdir(parents=True)
+    (folder / 'part_0.mp4').symlink_to(shared_data / 'videos/part_0.mp4')
+    (folder / 'sub/part_1.mp4').symlink_to(shared_data / 'videos/part_1.mp4')
+    return folder
+
+
+def backbone_features(checkpoint, video, tokens=False):
+    """The recognizer's backbone on the test clip (1 clip, 1 crop) of the whole video."""
+    from mmaction.apis import init_recognizer
+    from mmengine.dataset import Compose, pseudo_collate
+    demo = load_tool('demo')
+    cfg = Config.fromfile(QUICKSTART)
+    model = init_recognizer(cfg, str(checkpoint), device='cpu')
+    packed = Compose(demo.test_pipeline_cfg(cfg, '1x1'))(
+        dict(filename=str(video), label=-1, start_index=0, modality='RGB'))
+    with torch.no_grad():
+        inputs = model.data_preprocessor(pseudo_collate([packed]), False)['inputs'][:, 0]
+        if tokens:
+            model.backbone.output = 'feature_map'
+        return model.backbone(inputs)[0]
+
+
+def test_features_equal_the_backbone_output(shared_data, tiny_checkpoint, tmp_path):
+    video = shared_data / 'videos/test.mp4'
+    (tmp_path / 'list.txt').write_text('test.mp4\npart_0.mp4\n')
+    for tokens in (False, True):
+        out = tmp_path / ('tokens' if tokens else 'pooled')
+        argv = [str(QUICKSTART), str(tiny_checkpoint), str(tmp_path / 'list.txt'), str(out),
+                '--video-root', str(shared_data / 'videos'), '--device', 'cpu']
+        assert extract.main(argv + (['--tokens', '--format', 'pt'] if tokens else [])) == 0
+        expected = backbone_features(tiny_checkpoint, video, tokens)
+        if tokens:
+            feats = torch.load(out / 'test.pt')
+            assert feats.shape == (1, 32, 4, 2, 2)  # (windows, D, T', H', W')
+        else:
+            feats = torch.from_numpy(np.load(out / 'test.npy'))
+            assert feats.shape == (1, 32)
+        torch.testing.assert_close(feats[0], expected, atol=1e-6, rtol=1e-5)
+    manifest = json.loads((tmp_path / 'pooled/manifest.json').read_text())
+    assert manifest['checkpoint_sha256'] == extract.sha256_of(str(tiny_checkpoint))
+    assert sorted(manifest['videos']) == ['part_0', 'test'] and manifest['failed'] == {}
+    assert manifest['videos']['test']['windows'] == [
+        dict(start_frame=0, end_frame=300, start_sec=0.0, end_sec=10.0)]
+
+
+def test_windows_resume_and_bad_videos(tiny_checkpoint, video_folder, tmp_path, capsys):
+    out = tmp_path / 'out'
+    argv = [str(QUICKSTART), str(tiny_checkpoint), str(video_folder), str(out),
+            '--window', '0.5', '--device', 'cpu']
+    (video_folder / 'sub/part_1.mp4').rename(video_folder / 'sub/part_1.later')
+    assert extract.main(argv) == 0  # "killed" after the first video
+    first = out / 'part_0.npy'
+    assert np.load(first).shape == (3, 32)  # 32 frames, 15-frame windows: 0, 15, 17
+    meta = json.loads((out / 'part_0.json').read_text())
+    assert [(w['start_frame'], w['end_frame']) for w in meta['windows']] == [
+        (0, 15), (15, 30), (17, 32)]
+    stamps = {p: os.stat(p).st_mtime_ns for p in (first, out / 'part_0.json')}
+    (video_folder / 'sub/part_1.later').rename(video_folder / 'sub/part_1.mp4')
+    (out / 'sub').mkdir()
+    (out / 'sub/part_1.npy.tmp').write_bytes(b'half-written')  # left by the kill
+    (video_folder / 'broken.mp4').write_text('not a video')
+    capsys.readouterr()
+    assert extract.main(argv) == 1  # one bad video
+    log = capsys.readouterr()
+    assert 'part_0: already done, skipped' in log.out
+    assert 'broken: FAILED' in log.err
+    assert {p: os.stat(p).st_mtime_ns for p in stamps} == stamps  # not recomputed
+    assert np.load(out / 'sub/part_1.npy').shape == (3, 32)
+    manifest = json.loads((out / 'manifest.json').read_text())
+    assert sorted(manifest['videos']) == ['part_0', 'sub/part_1']
+    assert list(manifest['failed']) == ['broken']
+    assert not (out / 'part_0.error.json').exists()
+
+
+def test_two_processes_write_the_same_files_as_one(tiny_checkpoint, video_folder, tmp_path,
+                                                   free_port):
+    (video_folder / 'test.mp4').symlink_to(
+        os.path.realpath(video_folder / 'part_0.mp4').replace('part_0', 'test'))
+    args = [str(QUICKSTART), str(tiny_checkpoint), str(video_folder)]
+    opts = ['--window', '1', '--stride', '0.5', '--device', 'cpu']
+    assert extract.main([*args, str(tmp_path / 'one'), *opts]) == 0
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    run = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+                          f'--master_port={free_port}', str(ROOT / 'tools/extract_features.py'),
+                          *args, str(tmp_path / 'two'), *opts],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert '[extract r1]' in run.stdout  # the second process did part of the work
+    files = sorted(p.relative_to(tmp_path / 'one') for p in (tmp_path / 'one').rglob('*'))
+    assert files == sorted(p.relative_to(tmp_path / 'two') for p in (tmp_path / 'two').rglob('*'))
+    assert len([f for f in files if f.suffix == '.npy']) == 3
+    for name in files:
+        a, b = tmp_path / 'one' / name, tmp_path / 'two' / name
+        if name.suffix == '.npy':
+            np.testing.assert_allclose(np.load(a), np.load(b), rtol=1e-5, atol=1e-6)
+        elif name.suffix == '.json':
+            assert json.loads(a.read_text()) == json.loads(b.read_text())
