@@ -217,3 +217,43 @@ def test_resumed_optimizer_state_is_not_scaled_twice(toy_videos, tmp_path):
     # FlexibleRunner calls before_run after loading a checkpoint's optimizer state
     EffectiveBatchLRHook().before_run(runner)
     assert [g['lr'] for g in groups] == before
+
+
+def _quickstart(toy, work_dir, max_epochs, resume=False):
+    cfg = Config.fromfile(
+        ROOT / 'configs/quickstart/umt-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py')
+    cfg.train_dataloader.dataset.update(ann_file=str(toy['train_list']),
+                                        data_prefix=dict(video=str(toy['videos'])))
+    for split in ('val', 'test'):
+        cfg[f'{split}_dataloader'] = cfg[f'{split}_cfg'] = cfg[f'{split}_evaluator'] = None
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, save_best=None)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', T_max=4, eta_min=1e-4, by_epoch=True,
+                                begin=0, end=4)]
+    cfg.auto_scale_lr = dict(enable=True, base_batch_size=8)  # lr 1e-3 is for 8 clips
+    cfg.optim_wrapper.accumulative_counts = 2
+    cfg.work_dir = str(work_dir)
+    cfg.resume = resume
+    cfg.experiment_name = f'lr_train_{uuid.uuid4().hex}'
+    return cfg
+
+
+def test_real_training_and_resume_scale_once(toy_videos, tmp_path):
+    """Runner.train scales by 1 process x 2 videos x 2 accumulated / 8; a resumed run keeps it."""
+    import torch
+    work = tmp_path / 'train'
+    Runner.from_cfg(_quickstart(toy_videos, work, max_epochs=1)).train()
+    state = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=False)
+    groups = state['optimizer']['param_groups']
+    assert len(groups) > 2  # layer-decay groups
+    for group in groups:
+        assert group['initial_lr'] == pytest.approx(1e-3 * 4 / 8 * group['lr_scale'], rel=1e-12)
+        assert group[SCALED_KEY] == 0.5
+    # MMEngine does not scale an absolute eta_min; the hook does (1e-4 x 0.5)
+    assert state['param_schedulers'][0]['eta_min'] == pytest.approx(5e-5, rel=1e-12)
+    runner = Runner.from_cfg(_quickstart(toy_videos, work, max_epochs=2, resume=True))
+    runner.train()
+    groups = runner.optim_wrapper.optimizer.param_groups
+    for group in groups:  # not scaled a second time
+        assert group['initial_lr'] == pytest.approx(1e-3 * 4 / 8 * group['lr_scale'], rel=1e-12)
+    assert runner.param_schedulers[0].eta_min == pytest.approx(5e-5, rel=1e-12)
