@@ -176,7 +176,7 @@ def split_sources_from_config(config: str, splits: list[str],
                               cfg_options: list[str]) -> list[dict]:
     """The list, prefix and videos of each dataloader of a config.
 
-    The datasets are built (without pipelines) by MMAction2's registry, so the videos are
+    The datasets are built (lazily) by MMAction2's registry, so the videos are
     exactly those a run reads: umt_mm's list parsing (official list forms, ``file:line``
     errors, labels checked against the model head) and ``data_prefix`` joining.
 
@@ -213,13 +213,14 @@ def split_sources_from_config(config: str, splits: list[str],
         dataset_cfg = _innermost_dataset(loader.get('dataset'))
         if not isinstance(dataset_cfg, dict):
             continue
-        dataset_cfg = dict(dataset_cfg)
-        dataset_cfg['pipeline'] = []
-        dataset_cfg['lazy_init'] = True
+        dataset_cfg = dict(dataset_cfg, lazy_init=True)  # the pipeline is built, never run
         prefix = (dataset_cfg.get('data_prefix') or {}).get('video', '')
         entry = dict(split=split, list=str(dataset_cfg.get('ann_file', '')), prefix=prefix)
-        dataset = DATASETS.build(dataset_cfg)
-        data_list = dataset.load_data_list()
+        try:
+            dataset = DATASETS.build(dataset_cfg)
+            data_list = dataset.load_data_list()
+        except (OSError, ValueError) as err:  # AnnotationError is a ValueError
+            raise type(err)(f'{split}_dataloader: {err}') from err
         files = [d.get('filename') for d in data_list]
         if not files or any(f is None for f in files):
             entry['skipped'] = (f'{type(dataset).__name__} lists no video files '
