@@ -121,3 +121,43 @@ def test_two_processes_write_the_same_files_as_one(tiny_checkpoint, video_folder
             np.testing.assert_allclose(np.load(a), np.load(b), rtol=1e-5, atol=1e-6)
         elif name.suffix == '.json':
             assert json.loads(a.read_text()) == json.loads(b.read_text())
+
+
+TINY_PRETRAIN = """
+default_scope = 'mmaction'
+custom_imports = dict(imports=['umt_mm'], allow_failed_imports=False)
+model = dict(
+    type='UMTDistiller', align_dims=16, num_return_layers=2,
+    encoder=dict(type='UMTVisionTransformer', img_size=32, num_frames=4,
+                 arch=dict(embed_dims=32, depth=2, num_heads=2, mlp_ratio=2)),
+    teacher=dict(type='CLIPVisionTeacher', input_resolution=32, num_return_layers=2,
+                 arch=dict(patch_size=16, width=32, layers=2, heads=2, output_dim=16)),
+    data_preprocessor=dict(type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], format_shape='NCTHW'))
+"""
+
+
+def test_pretraining_checkpoint_gives_the_student_features(shared_data, tmp_path):
+    """A UMTDistiller checkpoint (no teacher weights in it): the student's mean normed token
+    of the default UMT test view (4 frames, short side 32, centre crop)."""
+    from mmengine.dataset import Compose, pseudo_collate
+    config = tmp_path / 'tiny_pretrain.py'
+    config.write_text(TINY_PRETRAIN)
+    model = save_random_checkpoint(Config.fromfile(config).model, tmp_path / 'pre.pth', seed=4)
+    assert not any(k.startswith('teacher.') for k in torch.load(tmp_path / 'pre.pth')['state_dict'])
+    (tmp_path / 'list.txt').write_text('part_1.mp4\n')
+    assert extract.main([str(config), str(tmp_path / 'pre.pth'), str(tmp_path / 'list.txt'),
+                         str(tmp_path / 'out'), '--video-root', str(shared_data / 'videos'),
+                         '--device', 'cpu']) == 0
+    feats = torch.from_numpy(np.load(tmp_path / 'out/part_1.npy'))
+    video_windows = load_tool('video_windows')
+    packed = Compose(video_windows.default_test_pipeline(4, 32))(dict(
+        filename=str(shared_data / 'videos/part_1.mp4'), label=-1, start_index=0,
+        modality='RGB'))
+    with torch.no_grad():
+        inputs = model.data_preprocessor(pseudo_collate([packed]), False)['inputs'][:, 0]
+        tokens, _ = model.encoder.embed(inputs)
+        tokens, _ = model.encoder._run_blocks(tokens)
+        expected = model.encoder.norm(tokens).mean(1)[0]
+    assert feats.shape == (1, 32)
+    torch.testing.assert_close(feats[0], expected, atol=1e-6, rtol=1e-5)
