@@ -76,7 +76,8 @@ def sha256_of(path: str) -> str:
 
 
 def list_videos(source: str, video_root: str | None = None) -> list[tuple[str, str]]:
-    """``(key, path)`` of every video; the key is the output name (relative, no suffix).
+    """``(key, path)`` of every video; the key is the output name (relative, no suffix,
+    unless two videos of a folder differ only in it: ``test.mp4``, ``test.avi``).
 
     Args:
         source (str): A folder (scanned recursively) or a ``path [label]`` list file.
@@ -91,7 +92,10 @@ def list_videos(source: str, video_root: str | None = None) -> list[tuple[str, s
                        and not p.name.startswith('.'))
         if not paths:
             raise FileNotFoundError(f'no video ({", ".join(VIDEO_EXTENSIONS)}) under {src}')
-        return [(str(p.relative_to(src).with_suffix('')), str(p)) for p in paths]
+        stems = [str(p.relative_to(src).with_suffix('')) for p in paths]
+        # test.mp4 and test.avi side by side keep their suffix: test.mp4.npy, test.avi.npy
+        return [(stem if stems.count(stem) == 1 else str(p.relative_to(src)), str(p))
+                for stem, p in zip(stems, paths)]
     if not src.is_file():
         raise FileNotFoundError(f'{source} is neither a folder nor a list file')
     entries = read_video_list(src, multi_class=True, video_prefix=video_root, test_mode=True)

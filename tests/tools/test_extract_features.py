@@ -161,3 +161,20 @@ def test_pretraining_checkpoint_gives_the_student_features(shared_data, tmp_path
         expected = model.encoder.norm(tokens).mean(1)[0]
     assert feats.shape == (1, 32)
     torch.testing.assert_close(feats[0], expected, atol=1e-6, rtol=1e-5)
+
+
+def test_list_videos_names_and_errors(shared_data, video_folder, tmp_path):
+    (video_folder / 'test.mp4').symlink_to(shared_data / 'videos/test.mp4')
+    (video_folder / 'test.avi').symlink_to(shared_data / 'videos/test.avi')
+    (video_folder / 'notes.txt').write_text('not listed')
+    keys = [key for key, _ in extract.list_videos(str(video_folder))]
+    assert keys == ['part_0', 'sub/part_1', 'test.avi', 'test.mp4']
+    (tmp_path / 'list.txt').write_text('a/x.mp4 1\nb/y.avi 2\n')
+    videos = extract.list_videos(str(tmp_path / 'list.txt'), '/data/root')
+    assert videos == [('a/x', '/data/root/a/x.mp4'), ('b/y', '/data/root/b/y.avi')]
+    with pytest.raises(FileNotFoundError, match='neither a folder nor a list file'):
+        extract.list_videos(str(tmp_path / 'missing'))
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match='no video'):
+        extract.list_videos(str(empty))
