@@ -20,6 +20,8 @@ Results go to stdout as a Markdown table (and JSON with ``--json``). Example::
     python tools/benchmark.py --repeats 5
     python tools/benchmark.py --detection --repeats 3   # AVA detector forward (issue 9)
     python tools/benchmark.py --export --repeats 5      # onnxruntime vs eager (issue 18)
+    python tools/benchmark.py --data --repeats 3        # data pipelines per core (issue 17)
+    python tools/benchmark.py --gpu --batch 32          # model vs loader on CUDA (issue 17)
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ import sys
 import time
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -181,6 +184,36 @@ def main() -> None:
                         help='instead: one UMT-B/16 pretraining step with a CLIP-B/16 teacher '
                         '(batch 1, 8x224): ours vs the naive computation, and a bf16 teacher')
     parser.add_argument('--child-pretrain', choices=PRETRAIN_VARIANTS, help=argparse.SUPPRESS)
+    # --- data pipelines (issue 17) ---
+    parser.add_argument('--data', action='store_true',
+                        help='instead: clips/s per core of the recipes\' data pipelines per '
+                        'stage, reference-style decord decoding vs ours, original and prepared '
+                        'videos (see docs/benchmarks.md)')
+    parser.add_argument('--data-recipes', help=f'comma-separated subset of {list(DATA_RECIPES)}')
+    parser.add_argument('--data-shared', default=str(__import__('pathlib').Path(
+        __file__).resolve().parents[2] / 'shared' / 'data' / 'videos'),
+        help='folder of real videos (default ../shared/data/videos)')
+    parser.add_argument('--data-no-shared', action='store_true', help='generated videos only')
+    parser.add_argument('--data-generated', type=int, default=4,
+                        help='Kinetics-like videos to generate (default 4)')
+    parser.add_argument('--data-frames', type=int, default=300,
+                        help='frames per generated video (default 300: 10 s at 30 fps)')
+    parser.add_argument('--data-prepared-gop', type=int, default=16,
+                        help='keyframe interval of the re-encoded videos (default 16)')
+    # --- model vs loader on a device (issue 17) ---
+    parser.add_argument('--gpu', action='store_true',
+                        help='instead: recognizer train step and pretraining step on --device '
+                        '(bf16 autocast, fused AdamW, SDPA; clips/s and MFU against the '
+                        'device peak) and the data loader clips/s per worker beside them')
+    parser.add_argument('--device', default='cuda', help="for --gpu: 'cuda', 'cuda:N', 'cpu' "
+                        "or 'auto' (default cuda)")
+    parser.add_argument('--batch', type=int, default=16, help='for --gpu: clips per step')
+    parser.add_argument('--peak-tflops', type=float, default=None,
+                        help='for --gpu: the device peak, when its name is not in the table')
+    parser.add_argument('--loader-workers', type=int, default=4,
+                        help='for --gpu: DataLoader workers measured (default 4)')
+    parser.add_argument('--loader-clips', type=int, default=32,
+                        help='for --gpu: clips loaded per variant (default 32)')
     # --- exported recognizer (issue 18) ---
     parser.add_argument('--export', action='store_true',
                         help='instead: the UMT-B/16 8x224 recognizer exported to ONNX, '
@@ -189,6 +222,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.export:
         export_benchmark(args)
+        return
+    if args.data:
+        data_benchmark(args)
+        return
+    if args.gpu:
+        device_benchmark(args)
         return
 
     if args.child_train:
@@ -523,6 +562,315 @@ def child_pretrain(args: argparse.Namespace) -> None:
     print(json.dumps(dict(peak_mib=(_peak_rss_bytes() - baseline) / 2 ** 20)))
 
 
+# ---------------------------------------------------------------- data pipelines (issue 17)
+#: recipe -> (config, dataloader key or pipeline variable of the config)
+DATA_RECIPES = {
+    'pretrain': ('configs/pretrain/'
+                 'umt-base-p16-res224_clip-b16-distill_32xb64-u8-201e_kinetics710-rgb.py',
+                 'train_dataloader'),
+    'k400_train': ('configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py',
+                   'train_dataloader'),
+    'k400_test': ('configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py',
+                  'test_dataloader'),
+    'ssv2_train': ('configs/sthv2/umt-base-p16-res224_k710-pre_16xb16-u8-30e_sthv2-rgb.py',
+                   'train_dataloader'),
+    'ssv2_test': ('configs/sthv2/umt-base-p16-res224_k710-pre_16xb16-u8-30e_sthv2-rgb.py',
+                  'test_dataloader'),
+    'ava_train': (DETECTION_CONFIG, 'train_pipeline_videos'),
+}
+DATA_STAGES = ('open', 'index', 'decode', 'augment', 'format')
+_OPEN = ('DecordInit', 'PyAVSparseInit', 'PyAVInit', 'OpenCVInit')
+_INDEX = ('UMTSampleFrames', 'UMTSampleAVAFrames', 'SampleFrames', 'SampleAVAFrames')
+_DECODE = ('DecordDecode', 'DecordSparseDecode', 'PyAVSparseDecode', 'PyAVDecode',
+           'RawFrameDecode', 'OpenCVDecode')
+_FORMAT = ('FormatShape', 'PackActionInputs')
+#: variant -> (description, how the decoding transforms of a recipe pipeline are replaced)
+DATA_VARIANTS = {
+    'reference': 'decord get_batch of the sampled indices (DecordInit + DecordDecode)',
+    'decord_sparse': 'decord, sorted unique indices (DecordInit + DecordSparseDecode)',
+    'pyav_sparse': 'PyAV, one forward pass, unsampled non-reference frames skipped '
+                   '(PyAVSparseInit + PyAVSparseDecode)',
+    'frames': 'JPEG frame folders (RawFrameDecode, cv2)',
+}
+
+
+def data_stage(type_name: str) -> str:
+    """The benchmark stage of a pipeline transform (``open``, ``index``, ``decode``,
+    ``augment`` or ``format``)."""
+    if type_name in _OPEN:
+        return 'open'
+    if type_name in _INDEX:
+        return 'index'
+    if type_name in _DECODE:
+        return 'decode'
+    if type_name in _FORMAT:
+        return 'format'
+    return 'augment'
+
+
+def recipe_pipeline(recipe: str, root=None) -> tuple[list, int]:
+    """The pipeline of ``recipe`` as its config defines it, and its repeated augmentations.
+
+    Returns:
+        tuple: ``(pipeline dicts, num_repeats)`` (``num_repeats`` > 1 for the
+        ``RepeatAugDataset`` recipes: one decode, that many augmentations).
+    """
+    from pathlib import Path
+
+    from mmengine.config import Config
+    config, key = DATA_RECIPES[recipe]
+    cfg = Config.fromfile(str(Path(root or Path(__file__).resolve().parents[1]) / config))
+    if key.endswith('_dataloader'):
+        dataset = cfg[key]['dataset']
+        repeats = int(dataset.get('num_repeats', 1)) if 'RepeatAug' in dataset['type'] else 1
+        return [dict(t) for t in dataset['pipeline']], repeats
+    return [dict(t) for t in cfg[key]], 1
+
+
+def variant_pipeline(pipeline: list, variant: str) -> list:
+    """Swap the decoding transforms of a (decord) recipe pipeline for ``variant``'s."""
+    if variant not in DATA_VARIANTS:
+        raise ValueError(f'variant must be one of {sorted(DATA_VARIANTS)}, got {variant!r}')
+    out = []
+    for t in pipeline:
+        t = dict(t)
+        if t['type'] == 'DecordInit':
+            if variant == 'pyav_sparse':
+                t = dict(type='PyAVSparseInit')
+            elif variant == 'frames':
+                continue
+        elif t['type'] == 'DecordDecode':
+            t = dict(type={'reference': 'DecordDecode', 'decord_sparse': 'DecordSparseDecode',
+                           'pyav_sparse': 'PyAVSparseDecode',
+                           'frames': 'RawFrameDecode'}[variant])
+        out.append(t)
+    return out
+
+
+class StagedPipeline:
+    """A recipe pipeline run stage by stage, with CPU and wall time per stage.
+
+    ``[open], index, decode`` run once per clip, the rest ``repeats`` times on copies (what
+    ``RepeatAugDataset(sample_once=True)`` does).
+    """
+
+    def __init__(self, pipeline: list, repeats: int = 1) -> None:
+        from mmaction.registry import TRANSFORMS
+        self.stages = [data_stage(t['type']) for t in pipeline]
+        self.transforms = [TRANSFORMS.build(t) for t in pipeline]
+        self.repeats = repeats
+        decode = self.stages.index('decode')
+        self.split = decode + 1
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the times measured so far (after a warm-up clip)."""
+        self.cpu = dict.fromkeys(DATA_STAGES, 0.0)
+        self.wall = dict.fromkeys(DATA_STAGES, 0.0)
+        self.clips = 0
+
+    def _timed(self, stage: str, transform, results: dict) -> dict:
+        cpu, wall = time.process_time(), time.perf_counter()
+        results = transform(results)
+        self.cpu[stage] += time.process_time() - cpu
+        self.wall[stage] += time.perf_counter() - wall
+        return results
+
+    def __call__(self, results: dict) -> tuple:
+        """Run one clip. Returns ``(decoded frames as one array, [packed samples])``."""
+        import copy
+        for stage, transform in zip(self.stages[:self.split], self.transforms[:self.split]):
+            if stage == 'decode' and self.repeats > 1:
+                # RepeatAugDataset(sample_once=True) decodes the indices repeated
+                results['frame_inds'] = np.tile(results['frame_inds'], self.repeats)
+            results = self._timed(stage, transform, results)
+        imgs = results.pop('imgs')
+        clip = len(imgs) // self.repeats
+        if self.repeats > 1:
+            results['frame_inds'] = results['frame_inds'][:clip]
+        outputs = []
+        for repeat in range(self.repeats):
+            sample = copy.deepcopy(results) if self.repeats > 1 else results
+            sample['imgs'] = imgs[repeat * clip:(repeat + 1) * clip]
+            for stage, transform in zip(self.stages[self.split:], self.transforms[self.split:]):
+                sample = self._timed(stage, transform, sample)
+            outputs.append(sample)
+        self.clips += 1
+        return np.stack(imgs[:clip]), outputs
+
+    def report(self) -> dict:
+        """Per-clip CPU milliseconds per stage, clips/s per core and per wall second."""
+        cpu_total = sum(self.cpu.values())
+        out = {f'{stage}_cpu_ms': 1e3 * self.cpu[stage] / max(self.clips, 1)
+               for stage in DATA_STAGES}
+        out['clips_per_cpu_s'] = self.clips / cpu_total if cpu_total else float('nan')
+        out['clips_per_wall_s'] = self.clips / max(sum(self.wall.values()), 1e-12)
+        return out
+
+
+def data_sample(path: str, recipe: str, variant: str, total_frames: int) -> dict:
+    """What the recipe's dataset hands its pipeline for ``path`` (a video or frame folder
+    of ``total_frames`` frames)."""
+    results = dict(label=0, modality='RGB', start_index=0)
+    if variant == 'frames':
+        results.update(frame_dir=path, total_frames=total_frames, start_index=1,
+                       filename_tmpl='img_{:05d}.jpg')
+    else:
+        results['filename'] = path
+    if recipe.startswith('ava'):
+        # a key frame in the middle of the clip; one box and one proposal (normalised)
+        results.update(fps=30, timestamp_start=0, timestamp=total_frames / 60,
+                       shot_info=(0, total_frames),
+                       gt_bboxes=np.array([[.1, .2, .6, .9]], np.float32),
+                       gt_labels=np.zeros((1, 81), np.float32),
+                       proposals=np.array([[.1, .2, .6, .9]], np.float32),
+                       entity_ids=np.zeros(1, np.int64))
+    return results
+
+
+def cpu_description() -> dict:
+    """The CPU model, cores, torch's capability and the load average (noise indicator)."""
+    import os
+    model = 'unknown'
+    try:
+        with open('/proc/cpuinfo') as f:
+            model = next((line.split(':', 1)[1].strip() for line in f
+                          if line.startswith('model name')), model)
+    except OSError:
+        pass
+    return dict(cpu_model=model, cpu_cores=os.cpu_count(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability(),
+                load_average=' '.join(f'{x:.2f}' for x in os.getloadavg()))
+
+
+def prepare_data_sets(work: str, num_generated: int, num_frames: int, shared: str | None,
+                      gop: int = 250, prepared_gop: int = 16) -> dict:
+    """The video sets of the benchmark: ``shared`` (the real videos), ``generated``
+    (Kinetics-like: 340x256, 30 fps, H.264 with B-frames and a typical GOP, every other one
+    with a variable frame rate, a short last GOP), ``reencoded`` (those re-encoded with
+    ``tools/data/reencode_videos.py``'s function, GOP ``prepared_gop``) and ``frames`` (their
+    JPEG frame folders)."""
+    from pathlib import Path
+
+    from umt_mm.datasets.kinetics_like_videos import write_kinetics_like_video
+    from umt_mm.datasets.video_preparation import extract_frames, reencode_video
+    work = Path(work)
+    sets: dict = {}
+    if shared and Path(shared).is_dir():
+        from umt_mm.datasets.transforms.decoding import open_sparse_video
+        sets['shared'] = []
+        for path in sorted(Path(shared).iterdir()):
+            if path.suffix in ('.mp4', '.avi'):
+                video = open_sparse_video(str(path))
+                sets['shared'].append((str(path), len(video)))
+                video.close()
+    generated, reencoded, frames = [], [], []
+    for i in range(num_generated):
+        path = work / f'kinetics_like_{i}.mp4'
+        write_kinetics_like_video(path, num_frames=num_frames, gop=gop, bframes=3,
+                                  variable_frame_rate=bool(i % 2), seed=i)
+        generated.append((str(path), num_frames))
+        reencode_video(path, work / f'reencoded_{i}.mp4', gop=prepared_gop)
+        reencoded.append((str(work / f'reencoded_{i}.mp4'), num_frames))
+        info = extract_frames(path, work / f'frames_{i}')
+        frames.append((str(work / f'frames_{i}'), info['frames']))
+    sets.update(generated=generated, reencoded=reencoded, frames=frames)
+    return sets
+
+
+#: which variants run on which set (the reference always runs on the original videos)
+SET_VARIANTS = {'shared': ('reference', 'decord_sparse', 'pyav_sparse'),
+                'generated': ('reference', 'decord_sparse', 'pyav_sparse'),
+                'reencoded': ('pyav_sparse', ),
+                'frames': ('frames', )}
+
+
+def data_benchmark(args: argparse.Namespace) -> dict:
+    """Clips/s per core of the recipes' pipelines, per stage, reference-style decoding and
+    ours side by side (alternating per clip), on the shared and generated videos and on
+    prepared data. Prints Markdown tables; returns the results."""
+    import random
+    import tempfile
+
+    from mmengine.registry import init_default_scope
+
+    import umt_mm  # noqa: F401
+    init_default_scope('mmaction')
+    recipes = args.data_recipes.split(',') if args.data_recipes else list(DATA_RECIPES)
+    results: dict = dict(cpu_description(), torch_threads=torch.get_num_threads())
+    with tempfile.TemporaryDirectory(prefix='umt_data_bench_') as work:
+        sets = prepare_data_sets(work, args.data_generated, args.data_frames,
+                                 None if args.data_no_shared else args.data_shared,
+                                 prepared_gop=args.data_prepared_gop)
+        rows = []
+        for recipe in recipes:
+            pipeline, repeats = recipe_pipeline(recipe)
+            measured, originals = {}, {}
+            for set_name, videos in sets.items():
+                runners = {v: StagedPipeline(variant_pipeline(pipeline, v), repeats)
+                           for v in SET_VARIANTS[set_name]}
+                for variant, runner in runners.items():  # warm-up (lazy set-up), not timed
+                    runner(data_sample(videos[0][0], recipe, variant, videos[0][1]))
+                    runner.reset()
+                diffs = {v: [] for v in runners}
+                for round_index in range(args.repeats):
+                    for video_index, (path, frames) in enumerate(videos):
+                        seed = 1000 * round_index + video_index
+                        for variant, runner in runners.items():  # alternating, same draws
+                            random.seed(seed)
+                            np.random.seed(seed)
+                            torch.manual_seed(seed)
+                            decoded, _ = runner(data_sample(path, recipe, variant, frames))
+                            # against decord's frames of the same (or the source) video
+                            key = (round_index, video_index)
+                            if variant == 'reference':
+                                reference = decoded
+                                if set_name == 'generated':
+                                    originals[key] = decoded
+                            elif set_name in ('reencoded', 'frames'):
+                                reference = originals.get(key)
+                            if reference is not None and decoded.shape == reference.shape:
+                                diffs[variant].append(np.abs(decoded.astype(np.int16) -
+                                                             reference))
+                for variant, runner in runners.items():
+                    found = diffs[variant]
+                    measured[(set_name, variant)] = dict(
+                        runner.report(),
+                        max_pixel_diff=float(max(d.max() for d in found)) if found else
+                        float('nan'),
+                        mean_pixel_diff=float(np.mean([d.mean() for d in found])) if found else
+                        float('nan'))
+            base = measured.get(('generated', 'reference'))
+            for (set_name, variant), values in measured.items():
+                ref = measured.get((set_name, 'reference'), base)
+                if set_name in ('reencoded', 'frames'):
+                    ref = base  # prepared data against the originals' reference decoding
+                values['speedup_per_core'] = (values['clips_per_cpu_s'] /
+                                              ref['clips_per_cpu_s']) if ref else float('nan')
+                rows.append((recipe, set_name, variant, repeats, values))
+                results[f'{recipe}/{set_name}/{variant}'] = values
+    print(f"CPU: {results['cpu_model']}, {results['cpu_cores']} cores, capability "
+          f"{results['cpu_capability']}, load average at start {results['load_average']}, "
+          f"torch threads {results['torch_threads']}")
+    print('clips/s per core = clips / CPU seconds of this process (all threads); a K400/SSv2 '
+          'train clip is one decode and `repeats` augmentations. Stage times: CPU ms per clip.')
+    print()
+    print('| recipe | videos | decoding | repeats | clips/s per core | vs reference | '
+          + ' | '.join(f'{s} ms' for s in DATA_STAGES) + ' | pixel diff max / mean |')
+    print('|---|---|---|---|---|---|' + '---|' * len(DATA_STAGES) + '---|')
+    for recipe, set_name, variant, repeats, v in rows:
+        stages = ' | '.join(f"{v[f'{s}_cpu_ms']:.1f}" for s in DATA_STAGES)
+        print(f"| {recipe} | {set_name} | {variant} | {repeats} | {v['clips_per_cpu_s']:.2f} | "
+              f"{v['speedup_per_core']:.2f}x | {stages} | {v['max_pixel_diff']:.0f} / "
+              f"{v['mean_pixel_diff']:.2f} |")
+    results['load_average_end'] = cpu_description()['load_average']
+    print(f"\nload average at the end: {results['load_average_end']}")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=2)
+    return results
+
+
 # ---------------------------------------------------------------- ONNX export (issue 18)
 EXPORT_CONFIG = 'configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py'
 EXPORT_ARCHS = {'tiny': dict(embed_dims=64, depth=2, num_heads=2, mlp_ratio=4.0)}
@@ -593,6 +941,278 @@ def export_benchmark(args: argparse.Namespace) -> None:
     name = args.arch if isinstance(args.arch, str) else 'custom'
     _report(f'UMT-{name} recognizer {args.frames}x{args.size}, batch 1: onnxruntime vs eager',
             results, args.json)
+
+
+# ---------------------------------------------------------------- CUDA: model vs loader (issue 17)
+#: dense (no structured sparsity) peak TFLOP/s of 16-bit tensor-core matmuls (bf16; fp16 on
+#: V100/T4, which have no bf16) and of fp32, from the vendors' data sheets; a device name
+#: is matched by the longest key it contains (so 'A100' before 'A10', 'L40S' before 'L4')
+DEVICE_PEAK_TFLOPS = {
+    'B200': (2250.0, None),
+    'H200': (989.4, 66.9),
+    'GH200': (989.4, 66.9),
+    'H100': (989.4, 66.9),  # SXM (the name reads "H100 80GB HBM3")
+    'H100 NVL': (835.0, 60.0),
+    'H100 PCIe': (756.5, 51.2),
+    'H800': (989.4, 66.9),
+    'A100': (312.0, 19.5),
+    'A800': (312.0, 19.5),
+    'L40S': (362.1, 91.6),
+    'L40': (181.0, 90.5),
+    'L4': (121.0, 30.3),
+    'A10': (125.0, 31.2),
+    'A40': (149.7, 37.4),
+    'RTX A6000': (154.8, 38.7),
+    'V100': (125.0, 15.7),
+    'T4': (65.0, 8.1),
+}
+
+
+def device_peak_tflops(name: str, dtype: str = 'bf16') -> float | None:
+    """The dense peak TFLOP/s of the device called ``name`` (``torch.cuda.get_device_name``).
+
+    Args:
+        name (str): Device name, e.g. ``'NVIDIA H100 PCIe'``.
+        dtype (str): ``'bf16'`` (16-bit tensor cores) or ``'fp32'``. Defaults to 'bf16'.
+
+    Returns:
+        float | None: TFLOP/s, or None for a device not in :data:`DEVICE_PEAK_TFLOPS`
+        (pass ``--peak-tflops``).
+    """
+    if dtype not in ('bf16', 'fp32'):
+        raise ValueError(f"dtype must be 'bf16' or 'fp32', got {dtype!r}")
+    for key in sorted(DEVICE_PEAK_TFLOPS, key=len, reverse=True):
+        if key.lower() in name.lower():
+            return DEVICE_PEAK_TFLOPS[key][0 if dtype == 'bf16' else 1]
+    return None
+
+
+def model_flops_utilization(flops_per_clip: float, clips_per_s: float,
+                            peak_tflops: float | None) -> float | None:
+    """MFU: the model FLOP/s achieved (``flops_per_clip * clips_per_s``) over the peak.
+
+    Args:
+        flops_per_clip (float): FLOPs of one clip's step (forward and backward).
+        clips_per_s (float): Measured clips per second.
+        peak_tflops (float, optional): The device's peak; None gives None.
+
+    Returns:
+        float | None: A fraction (0.4 = 40 %).
+    """
+    if peak_tflops is None:
+        return None
+    if peak_tflops <= 0:
+        raise ValueError(f'peak_tflops must be positive, got {peak_tflops}')
+    return flops_per_clip * clips_per_s / (peak_tflops * 1e12)
+
+
+def select_device(requested: str = 'auto') -> torch.device:
+    """``'auto'``: CUDA when available, else the CPU; ``'cuda'`` / ``'cuda:N'`` fail
+    clearly without CUDA.
+
+    Args:
+        requested (str): ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'cuda:N'``. Defaults to 'auto'.
+
+    Returns:
+        torch.device: The device.
+    """
+    if requested == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    device = torch.device(requested)
+    if device.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise RuntimeError(f'--device {requested}: CUDA is not available (torch '
+                               f'{torch.__version__}, CUDA build: {torch.version.cuda}); use '
+                               '--device cpu or auto')
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RuntimeError(f'--device {requested}: only {torch.cuda.device_count()} CUDA '
+                               'devices')
+    elif device.type != 'cpu':
+        raise RuntimeError(f'--device {requested}: only cpu and cuda are supported')
+    return device
+
+
+def sdpa_backend(device: torch.device, dtype: torch.dtype, heads: int = 12,
+                 tokens: int = 1568, head_dims: int = 64) -> dict:
+    """The ``F.scaled_dot_product_attention`` backend torch picks for the model's attention
+    shapes (``torch._fused_sdp_choice``) and every backend that runs them.
+
+    Returns:
+        dict: ``chosen`` (e.g. ``'FLASH_ATTENTION'``) and ``usable`` (a list of names).
+    """
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    q = torch.randn(1, heads, tokens, head_dims, device=device, dtype=dtype)
+    usable = []
+    for backend in (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION,
+                    SDPBackend.CUDNN_ATTENTION, SDPBackend.MATH):
+        try:
+            with sdpa_kernel([backend]):
+                F.scaled_dot_product_attention(q, q, q)
+            usable.append(backend.name)
+        except RuntimeError:
+            continue
+    try:
+        chosen = SDPBackend(torch._fused_sdp_choice(q, q, q)).name
+    except (AttributeError, RuntimeError, TypeError):  # private API: may move
+        chosen = usable[0] if usable else 'unknown'
+    return dict(chosen=chosen, usable=usable)
+
+
+def timed_steps(step, steps: int, device: torch.device) -> float:
+    """Seconds per call of ``step`` (one warm-up; CUDA synchronised around the timing)."""
+    step()
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) / steps
+
+
+def step_flops(step) -> float:
+    """FLOPs of one call of ``step`` (forward and backward, every op
+    :class:`~torch.utils.flop_counter.FlopCounterMode` counts, attention included)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return float(counter.get_total_flops())
+
+
+def build_device_steps(device: torch.device, batch: int, frames: int = 8, size: int = 224,
+                       arch='base', teacher_arch='b16', align_dims: int = 512,
+                       num_return_layers: int = 6, bf16: bool | None = None) -> dict:
+    """The recognizer train step and the pretraining step of the recipes on ``device``:
+    bf16 autocast (on CUDA by default), fused AdamW, SDPA attention.
+
+    Returns:
+        dict: name -> ``(step, clips per call)``.
+    """
+    from mmaction.registry import MODELS
+
+    import umt_mm  # noqa: F401
+    bf16 = device.type == 'cuda' if bf16 is None else bf16
+    torch.manual_seed(0)
+    recognizer = MODELS.build(dict(
+        type='Recognizer3D',
+        backbone=dict(type='UMTVisionTransformer', arch=arch, img_size=size, num_frames=frames,
+                      drop_path_rate=0.1),
+        cls_head=dict(type='UMTHead', num_classes=400, in_channels=(
+            arch['embed_dims'] if isinstance(arch, dict) else {'base': 768, 'large': 1024}[
+                arch])))).to(device).train()
+    distiller = MODELS.build(dict(
+        type='UMTDistiller', align_dims=align_dims, num_return_layers=num_return_layers,
+        encoder=dict(type='UMTVisionTransformer', arch=arch, img_size=size, num_frames=frames,
+                     drop_path_rate=0.1),
+        teacher=dict(type='CLIPVisionTeacher', arch=teacher_arch, input_resolution=size,
+                     num_return_layers=num_return_layers))).to(device).train()
+    x = torch.randn(batch, 3, frames, size, size, device=device)
+    labels = torch.randint(0, 400, (batch, ), device=device)
+
+    def make(model, loss_fn):
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05, fused=True)
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = loss_fn(model)
+            loss.backward()
+            optimizer.step()
+        return step
+
+    def recognizer_loss(model):
+        # Recognizer3D takes (batch, views, C, T, H, W)
+        return F.cross_entropy(model.cls_head(model.extract_feat(x[:, None])[0]), labels)
+
+    def distiller_loss(model):
+        return model(x, mode='loss')['loss_distill']
+
+    return {'recognizer_train': (make(recognizer, recognizer_loss), batch),
+            'pretrain_step': (make(distiller, distiller_loss), batch)}
+
+
+def loader_clips_per_worker(videos: list, workers: int, clips: int,
+                            variant: str = 'pyav_sparse') -> float:
+    """Clips/s per DataLoader worker of the K400 train pipeline (2 repeated augmentations
+    per video: a clip here is one decoded video) over ``videos``."""
+    import tempfile
+    from pathlib import Path
+
+    from mmaction.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
+    from torch.utils.data import DataLoader
+
+    import umt_mm  # noqa: F401
+    pipeline, repeats = recipe_pipeline('k400_train')
+    with tempfile.TemporaryDirectory() as tmp:
+        ann = Path(tmp) / 'list.txt'
+        ann.write_text(''.join(f'{v} 0\n' for v in videos))
+        dataset = DATASETS.build(dict(
+            type='SparseRepeatAugDataset', ann_file=str(ann), num_repeats=repeats,
+            sample_once=True, data_prefix=dict(video=''),
+            pipeline=variant_pipeline(pipeline, variant)))
+        indices = [i % len(dataset) for i in range(clips + workers)]
+        loader = DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=1,
+                            num_workers=workers, collate_fn=pseudo_collate,
+                            persistent_workers=False, prefetch_factor=2 if workers else None)
+        iterator = iter(loader)
+        for _ in range(max(workers, 1)):  # workers started and warm
+            next(iterator)
+        start = time.perf_counter()
+        count = 0
+        for _ in iterator:
+            count += 1
+        seconds = time.perf_counter() - start
+    return count / seconds / max(workers, 1)
+
+
+def device_benchmark(args: argparse.Namespace) -> dict:
+    """Model clips/s and MFU (recognizer train step, pretraining step) on the device, and
+    the data loader's clips/s per worker beside it: which one bounds training."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    device = select_device(args.device)
+    bf16 = device.type == 'cuda' and torch.cuda.is_bf16_supported()
+    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
+        cpu_description()['cpu_model']
+    peak = args.peak_tflops or (device_peak_tflops(name, 'bf16' if bf16 else 'fp32')
+                                if device.type == 'cuda' else None)
+    results: dict = dict(device=name, device_type=device.type, autocast='bf16' if bf16 else
+                         'off (fp32)', optimizer='AdamW(fused=True)', peak_tflops=peak)
+    attention = sdpa_backend(device, torch.bfloat16 if bf16 else torch.float32)
+    results.update(sdpa_backend=attention['chosen'], sdpa_usable=','.join(attention['usable']))
+    arch = args.arch
+    steps = build_device_steps(device, args.batch, args.frames, args.size, arch, bf16=bf16)
+    for key, (step, clips) in steps.items():
+        flops = step_flops(step) / clips
+        seconds = timed_steps(step, args.repeats, device)
+        results[f'{key}_clips_per_s'] = clips / seconds
+        results[f'{key}_tflop_per_clip'] = flops / 1e12
+        mfu = model_flops_utilization(flops, clips / seconds, peak)
+        results[f'{key}_mfu'] = mfu if mfu is not None else 'n/a (unknown peak: --peak-tflops)'
+        if device.type == 'cuda':
+            results[f'{key}_peak_mem_gib'] = torch.cuda.max_memory_allocated(device) / 2 ** 30
+    # the loader beside it: clips/s per worker on Kinetics-like videos
+    import tempfile
+    from pathlib import Path
+
+    from umt_mm.datasets.kinetics_like_videos import write_kinetics_like_video
+    with tempfile.TemporaryDirectory() as tmp:
+        videos = [write_kinetics_like_video(Path(tmp) / f'v{i}.mp4',
+                                            num_frames=args.data_frames, seed=i,
+                                            gop=250, bframes=3)['path']
+                  for i in range(args.data_generated)]
+        for variant in ('reference', 'pyav_sparse'):
+            per_worker = loader_clips_per_worker(videos, args.loader_workers,
+                                                 args.loader_clips, variant)
+            results[f'loader_{variant}_clips_per_s_per_worker'] = per_worker
+            results[f'workers_per_device_{variant}'] = (
+                results['recognizer_train_clips_per_s'] / per_worker)
+    _report(f'{name}: model vs loader (batch {args.batch}, {args.frames}x{args.size})',
+            results, args.json)
+    return results
 
 
 if __name__ == '__main__':
