@@ -231,8 +231,9 @@ class CLIPVisionTeacher(BaseModule):
     Frames are encoded independently (a CLS token per frame), exactly as the reference's
     ``models/clip.py``: ``conv1`` (``[W, 3, 1, p, p]``, no bias) -> prepend
     ``class_embedding`` -> ``+ positional_embedding`` -> ``ln_pre`` -> residual blocks
-    (QuickGELU, LayerNorm eps 1e-5 in fp32). The last ``num_return_layers`` blocks'
-    patch tokens go through the shared ``ln_post``, ``@ proj`` and L2 normalisation; the
+    (QuickGELU, LayerNorm eps 1e-5 in fp32). The returned blocks' (``return_layers``: the
+    last ``num_return_layers``, or every ``return_interval``-th from the last) patch tokens
+    go through the shared ``ln_post``, ``@ proj`` and L2 normalisation; the
     last block also gives the head-averaged attention of its CLS query over the patches
     (the semantic mask's weights). Parameter names are the reference's, so its extracted
     files load as they are; OpenAI, Hugging Face and TorchScript files load through
