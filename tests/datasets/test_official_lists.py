@@ -71,8 +71,11 @@ def test_space_separated_lists_with_a_comma_delimiter_and_absolute_paths(tmp_pat
     assert [d['label'] for d in infos] == [166, 0]
 
 
-def test_header_line_and_spaces_around_fields(tmp_path):
+def test_header_line_byte_order_mark_crlf_and_spaces_around_fields(tmp_path):
     ann = _write(tmp_path, 'path,label\na.mp4,3\n\nb.mp4 , 4\n')
+    assert read_video_list(ann, num_classes=5) == [dict(filename='a.mp4', label=3),
+                                                   dict(filename='b.mp4', label=4)]
+    ann.write_bytes('\ufeffa.mp4,3\r\nb.mp4,4\r\n'.encode())
     assert read_video_list(ann, num_classes=5) == [dict(filename='a.mp4', label=3),
                                                    dict(filename='b.mp4', label=4)]
     assert detect_delimiter(['video label', 'a.mp4,1'], ' ') == ','

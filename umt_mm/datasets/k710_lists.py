@@ -269,7 +269,7 @@ def _read_list(list_file: Path, source: str, split: str, prefix: str,
     if not list_file.is_file():
         raise FileNotFoundError(f'{source} {split} list not found: {list_file}')
     entries = []
-    with open(list_file, encoding='utf-8') as f:
+    with open(list_file, encoding='utf-8-sig') as f:  # -sig: a byte-order mark is dropped
         lines = f.read().splitlines()
     delimiter = detect_delimiter(lines, ' ')
     form = '"<path> <label>"' if delimiter == ' ' else f'"<path>{delimiter}<label>"'

@@ -141,6 +141,8 @@ def read_video_list(ann_file: str | Path,
     if '://' not in ann_file and not osp.isfile(ann_file):
         raise FileNotFoundError(f'annotation file {ann_file} does not exist')
     lines = get_text(ann_file, encoding='utf-8').splitlines()
+    if lines and lines[0].startswith('\ufeff'):  # a byte-order mark (csv saved by Excel)
+        lines[0] = lines[0][1:]
     delimiter = detect_delimiter(lines, delimiter)
     shown = 'space' if delimiter == ' ' else repr(delimiter)
     entries: list[tuple[int, str, list[str]]] = []
