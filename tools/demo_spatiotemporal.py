@@ -1,4 +1,4 @@
-"""Spatio-temporal action detection on a video with a UMT AVA detector.
+r"""Spatio-temporal action detection on a video with a UMT AVA detector.
 
 Example (person boxes from an MMDet detector, as MMAction2's demo takes them)::
 

@@ -1,4 +1,4 @@
-"""Extract per-window video features of a recognizer or a UMT pretraining checkpoint.
+r"""Extract per-window video features of a recognizer or a UMT pretraining checkpoint.
 
 Example::
 

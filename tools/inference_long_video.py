@@ -1,4 +1,4 @@
-"""Recognise actions over a whole (long) video: windows through the recipe's test pipeline.
+r"""Recognise actions over a whole (long) video: windows through the recipe's test pipeline.
 
 Example::
 
