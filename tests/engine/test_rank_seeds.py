@@ -105,3 +105,35 @@ def test_no_diff_rank_seed_gives_every_process_the_same_draws(tmp_path, free_por
     same = [r['first'] for r in _launch(tmp_path, 'same', free_port, same_seed=True)]
     assert [r['seed'] for r in same] == [0, 0]
     assert same[0] == same[1]
+
+
+def test_train_flags_for_seeds_and_lr_scaling(monkeypatch):
+    """tools/train.py: --seed keeps seed + rank; --no-diff-rank-seed / --no-auto-scale-lr turn
+    the recipes' defaults off; without the flags the config decides."""
+    import importlib.util
+    import sys
+
+    from mmengine.config import Config
+
+    from umt_mm.cli_config import prepare_train_cfg
+    spec = importlib.util.spec_from_file_location('umt_train_tool', ROOT / 'tools/train.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    recipe = ROOT / 'configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py'
+
+    def prepared(*flags):
+        monkeypatch.setattr(sys, 'argv', ['train.py', str(recipe), *flags])
+        args = tool.parse_args()
+        return prepare_train_cfg(Config.fromfile(recipe), seed=args.seed,
+                                 diff_rank_seed=args.diff_rank_seed,
+                                 auto_scale_lr=args.auto_scale_lr)
+
+    cfg = prepared()
+    assert cfg.randomness == dict(seed=0, diff_rank_seed=True)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=512)
+    cfg = prepared('--seed', '7', '--auto-scale-lr', '--diff-rank-seed')
+    assert cfg.randomness == dict(seed=7, diff_rank_seed=True)
+    assert cfg.auto_scale_lr.enable is True
+    cfg = prepared('--no-diff-rank-seed', '--no-auto-scale-lr')
+    assert cfg.randomness == dict(seed=0, diff_rank_seed=False)
+    assert cfg.auto_scale_lr.enable is False
