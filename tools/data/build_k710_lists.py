@@ -2,9 +2,11 @@
 
 K710 = the K400, K600 and K700 videos with their labels mapped to the 710-class label
 map, deduplicated by YouTube id (the first source in --order wins), and every video of
-any val list removed from train. Writes kinetics710_{train,val}_list_videos.txt
-(``<path> <k710 label>``) to --out-dir, with each source's paths written under its
-prefix so that both lists work with one common ``data_prefix``.
+any val list removed from train. The source lists may be MMAction2's ``<path> <label>``
+or the official ``<path>,<label>`` csv form (a header line is skipped). Writes
+kinetics710_{train,val}_list_videos.txt (``<path> <k710 label>``; the comma form when a path
+contains a space) to --out-dir, with each source's paths written under its prefix so that
+both lists work with one common ``data_prefix``.
 
 Example (videos under data/kinetics{400,600,700}/videos_{train,val}, used with
 ``data_prefix=dict(video='data')``)::
