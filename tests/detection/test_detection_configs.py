@@ -158,17 +158,40 @@ def test_k710_checkpoint_with_dropped_head_initialises_the_detector(tmp_path):
     torch.testing.assert_close(det.backbone.norm.weight, norm_before)
 
 
-def test_readme_video_switch_gives_the_video_pipelines(tmp_path):
-    """The child config of action_detection/README.md ("Frames or videos") as written there."""
+def readme_switch_blocks(tmp_path) -> list[Config]:
+    """The child configs of action_detection/README.md ("25 or 30 fps") as written there."""
     text = (ROOT / 'action_detection/README.md').read_text()
-    block = text.split('### Frames or videos', 1)[1].split('```python\n', 1)[1].split('```')[0]
-    child = tmp_path / 'videos.py'
-    child.write_text(block.replace("_base_ = ['umt-base-p16", f"_base_ = ['{CONFIGS}/umt-base-p16"))
-    cfg = Config.fromfile(child)
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+    section = text.split('### 25 or 30 fps; frames or videos', 1)[1].split('\n## ', 1)[0]
+    blocks = [part.split('```')[0] for part in section.split('```python\n')[1:]]
+    assert len(blocks) == 2
+    cfgs = []
+    for i, block in enumerate(blocks):
+        child = tmp_path / f'switch{i}.py'
+        child.write_text(block.replace("_base_ = ['umt-base-p16",
+                                       f"_base_ = ['{CONFIGS}/umt-base-p16"))
+        cfgs.append(Config.fromfile(child))
+    return cfgs
+
+
+def test_readme_switches_give_30_fps_frames_and_videos(tmp_path):
+    default = Config.fromfile(CONFIGS / 'umt-base-p16_k710-ft_16xb8-8x8x1-30e_ava22-rgb.py')
+    for loader in (default.train_dataloader, default.val_dataloader):
         ds = loader.dataset
+        assert (ds.fps, ds.timestamp_start, ds.timestamp_end) == (25, 895, 1805)
+        assert ds.data_prefix.img == 'data/ava/rawframes_25fps'
+    frames30, videos30 = readme_switch_blocks(tmp_path)
+    for loader in (frames30.train_dataloader, frames30.val_dataloader, frames30.test_dataloader):
+        ds = loader.dataset
+        assert (ds.fps, ds.timestamp_start, ds.timestamp_end) == (30, 900, 1800)
+        assert ds.use_frames is True and ds.start_index == 1
+        assert ds.data_prefix.img == 'data/ava/rawframes'
+        assert [t.type for t in ds.pipeline][:2] == ['UMTSampleAVAFrames', 'RawFrameDecode']
+    for loader in (videos30.train_dataloader, videos30.val_dataloader, videos30.test_dataloader):
+        ds = loader.dataset
+        assert (ds.fps, ds.timestamp_start, ds.timestamp_end) == (30, 900, 1800)
         assert ds.use_frames is False and ds.start_index == 0
         assert ds.data_prefix.img == 'data/ava/videos_15min'
         assert [t.type for t in ds.pipeline][:3] == ['DecordInit', 'UMTSampleAVAFrames',
                                                      'DecordDecode']
-    assert cfg.val_dataloader.dataset.proposal_file.endswith('_alphaction.pkl')
+    assert videos30.val_dataloader.dataset.proposal_file.endswith('_alphaction.pkl')
+    assert videos30.val_dataloader.dataset.test_mode is True
