@@ -13,7 +13,10 @@ default_hooks = dict(
     # lr x effective batch / auto_scale_lr.base_batch_size, the batch counted as the UMT
     # reference counts it (processes x batch x repeats x accumulation); logs the effective
     # batch, the lr per 256 clips and the actual, warmup and minimum lr at the start of a run
-    lr_scaling=dict(type='EffectiveBatchLRHook'))
+    lr_scaling=dict(type='EffectiveBatchLRHook'),
+    # data time's share of each iteration in the log; one warning with a worker count when
+    # the loader is the bottleneck (docs/data_pipeline.md)
+    data_time=dict(type='DataTimeHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,5 +1,6 @@
 """Hooks for reliable runs: bad-video reports, exact resume, numeric guard."""
 from .bad_video_report_hook import BadVideoReportHook
+from .data_time_hook import DataTimeHook  # issue 17
 from .exact_resume_hook import ExactResumeHook, PositionSeededDataset, ResumableSampler
 from .lr_scaling_hook import EffectiveBatch, EffectiveBatchLRHook, effective_batch
 from .numeric_guard_hook import NonFiniteTrainingError, NumericGuardHook
@@ -7,4 +8,4 @@ from .weight_decay_hook import CosineWeightDecayHook  # issue 15
 
 __all__ = ['BadVideoReportHook', 'ExactResumeHook', 'ResumableSampler', 'PositionSeededDataset',
            'NumericGuardHook', 'NonFiniteTrainingError', 'CosineWeightDecayHook',
-           'EffectiveBatch', 'EffectiveBatchLRHook', 'effective_batch']
+           'EffectiveBatch', 'EffectiveBatchLRHook', 'effective_batch', 'DataTimeHook']
