@@ -156,3 +156,10 @@ def test_demo_needs_the_config_fixes():
     backbone.eval()
     with torch.no_grad():
         torch.testing.assert_close(backbone(x), backbone(padded))
+
+
+def test_documented_limit_np_inf():
+    """docs/tools.md: the script's line 242 uses ``np.Inf``, gone since NumPy 2.0, so with
+    NumPy >= 2 it must be patched to ``np.inf`` before it reaches our config."""
+    major = int(np.__version__.split('.')[0])
+    assert hasattr(np, 'Inf') == (major < 2)
