@@ -33,7 +33,6 @@ class UMTDetDataPreprocessor(ActionDataPreprocessor):
 
     Examples:
         >>> import torch
-import torch.nn.functional as F
         >>> from mmaction.registry import MODELS
         >>> import umt_mm  # noqa
         >>> pre = MODELS.build(dict(type='UMTDetDataPreprocessor',
