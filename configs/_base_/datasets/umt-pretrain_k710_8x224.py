@@ -12,7 +12,7 @@ data_root = 'data'
 ann_file_train = 'data/kinetics710/kinetics710_train_list_videos.txt'
 
 train_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='DecordInit', num_threads=1),  # one decode thread per worker
     dict(type='UMTSampleFrames', clip_len=8, style='tsn'),
     dict(type='DecordDecode'),
     dict(type='MultiScaleCrop', input_size=224, scales=(1, 0.875, 0.75, 0.66),
@@ -25,10 +25,17 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]
+# DataLoader workers per GPU: 12, the reference's --num_workers 12, one decode thread each.
+# A pretraining clip costs ~0.05 core-seconds here (8 TSN frames of a 340x256 video, cheap
+# crops; docs/benchmarks.md), so 12 workers supply ~240 clips/s per GPU at most, about what
+# a B/16 step consumes on a current GPU: the loader is at the edge. PyAVSparseInit /
+# PyAVSparseDecode (same frames, ~1.3-1.5x per core) or frame folders (configs/rawframes/,
+# ~8x) give headroom; DataTimeHook warns with the count needed when the loader bounds a run.
 train_dataloader = dict(
     batch_size=64,
-    num_workers=8,
+    num_workers=12,
     persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='VideoFolderDataset',
