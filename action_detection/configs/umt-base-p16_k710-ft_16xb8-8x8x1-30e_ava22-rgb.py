@@ -115,6 +115,11 @@ train_pipeline_videos = [dict(type='DecordInit'), clip_sampling,
                          dict(type='DecordDecode')] + train_transforms
 val_pipeline_videos = [dict(type='DecordInit'), clip_sampling,
                        dict(type='DecordDecode')] + test_transforms
+# AlphAction's per-second clips as the reference reads them (UMT's AVA_compress download,
+# data/ava/clips/<video_id>/<second>.mp4; action_detection/README.md)
+data_root_clips = 'data/ava/clips'
+train_pipeline_clips = [clip_sampling, dict(type='UMTAVAClipDecode')] + train_transforms
+val_pipeline_clips = [clip_sampling, dict(type='UMTAVAClipDecode')] + test_transforms
 # MMAction2's demo/demo_spatiotemporal_det.py reads `val_pipeline` only for the clip length
 # and stride of a step named SampleAVAFrames (it then samples and decodes the frames itself);
 # the datasets here use the recipe's UMTSampleAVAFrames, and so does tools/demo_spatiotemporal.py

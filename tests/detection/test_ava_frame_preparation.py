@@ -241,3 +241,89 @@ def test_config_samples_prepared_frames_around_the_key_frame(video, tmp_path):
                             filename_tmpl='img_{:05}.jpg', modality='RGB'))
     assert results['frame_inds'].tolist() == [50 + d + 1 for d in range(-29, 28, 8)]
     assert len(results['imgs']) == 8 and results['imgs'][0].shape == (256, 340, 3)
+
+
+def write_second_clips(video: Path, folder: Path, short_second: int | None = None,
+                       first_second: int = 0) -> None:
+    """AlphAction-style clips <second>.mp4 (25 fps, H.264) of a real video; one is short."""
+    import av
+    time_base, frames = decode_all(video)
+    selector = FpsFrameSelector(25)
+    stream_frames = []
+    for frame in frames:
+        stream_frames += [f for _, f in selector.push(frame.pts * time_base, frame)]
+    stream_frames += [f for _, f in selector.flush(frames[-1].pts * time_base + Fraction(1, 30))]
+    folder.mkdir(parents=True)
+    for second in range(len(stream_frames) // 25):
+        chunk = stream_frames[25 * second:25 * second + 25]
+        if second == short_second:
+            chunk = chunk[:-1]
+        with av.open(str(folder / f'{first_second + second}.mp4'), 'w') as out:
+            stream = out.add_stream('libx264', rate=25)
+            stream.width, stream.height, stream.pix_fmt = 340, 256, 'yuv420p'
+            for i, frame in enumerate(chunk):
+                frame = frame.reformat(format='yuv420p')
+                frame.pts, frame.time_base = i, Fraction(1, 25)
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+
+
+def test_clip_decode_reads_alphaction_second_clips_as_the_reference(video, tmp_path):
+    """The reference's _decode_video_data + TemporalCrop(8, 8, sparse) on per-second clips,
+    also when a clip has 24 frames (the concatenation, not the 25-fps grid, decides)."""
+    import av
+    from mmengine.dataset import Compose
+    clips = tmp_path / 'clips' / 'vid'
+    write_second_clips(video, clips, short_second=2)
+
+    def decode(second):
+        with av.open(str(clips / f'{second}.mp4')) as container:
+            return [f.to_rgb().to_ndarray() for f in container.decode(video=0)]
+
+    assert len(decode(2)) == 24 and len(decode(3)) == 25
+    timestamp, span = 4, 64  # dense span 64: the same -29 ... +27 as the sparse 300
+    right, sec = [], timestamp
+    while len(right) < span // 2:
+        right, sec = right + decode(sec), sec + 1
+    left, sec = [], timestamp - 1
+    while len(left) < span - span // 2:
+        left, sec = decode(sec) + left, sec - 1
+    n = min(len(left), len(right))
+    frames = left[-n:] + right[:n]
+    start = (len(frames) - 64) // 2 + 3
+    expected = [frames[i] for i in range(start, start + 64, 8)]
+
+    pipeline = Compose([dict(type='UMTSampleAVAFrames', clip_len=8, frame_interval=8),
+                        dict(type='UMTAVAClipDecode')])
+    out = pipeline(dict(frame_dir=str(clips), timestamp=timestamp, timestamp_start=0, fps=25,
+                        shot_info=(0, 250), start_index=0))
+    assert len(out['imgs']) == 8 and out['img_shape'] == (256, 340)
+    for got, want in zip(out['imgs'], expected):
+        np.testing.assert_array_equal(got, want)
+    # offset -29 lies in clip 2 (24 frames): its frame 20, not the grid's frame 21
+    np.testing.assert_array_equal(out['imgs'][0], decode(2)[24 + 25 - 29])
+    with pytest.raises(FileNotFoundError, match=r'clips/vid/10\.mp4'):
+        pipeline(dict(frame_dir=str(clips), timestamp=9, timestamp_start=0, fps=25,
+                      shot_info=(0, 300), start_index=0))
+
+
+def test_dataset_with_the_clip_pipeline_reads_the_reference_clips(video, shared_data, tmp_path):
+    """UMTAVADataset + the configs' val_pipeline_clips on clips named by movie second."""
+    from mmaction.registry import DATASETS
+    from mmengine.config import Config
+    cfg = Config.fromfile(ROOT / 'action_detection/configs/'
+                          'umt-base-p16_k710-ft_16xb8-8x8x1-30e_ava22-rgb.py')
+    write_second_clips(video, tmp_path / 'clips/0f39OWEqJ24', first_second=895)
+    ava = shared_data / 'ava_sample'
+    ds = DATASETS.build(dict(
+        type='UMTAVADataset', ann_file=str(ava / 'ava_sample.csv'),
+        label_file=str(ava / 'action_list.txt'), pipeline=cfg.val_pipeline_clips,
+        data_prefix=dict(img=str(tmp_path / 'clips')), use_frames=True, start_index=0,
+        fps=25, timestamp_start=895, timestamp_end=1805))
+    idx = next(i for i in range(len(ds))
+               if ds.get_data_info(i)['img_key'] == '0f39OWEqJ24,0903')
+    packed = ds[idx]
+    assert tuple(packed['inputs'].shape) == (3, 8, 256, 340)
+    assert packed['data_samples'].gt_instances.bboxes.shape == (1, 4)

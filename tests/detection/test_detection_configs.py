@@ -163,7 +163,7 @@ def readme_switch_blocks(tmp_path) -> list[Config]:
     text = (ROOT / 'action_detection/README.md').read_text()
     section = text.split('### 25 or 30 fps; frames or videos', 1)[1].split('\n## ', 1)[0]
     blocks = [part.split('```')[0] for part in section.split('```python\n')[1:]]
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     cfgs = []
     for i, block in enumerate(blocks):
         child = tmp_path / f'switch{i}.py'
@@ -173,13 +173,13 @@ def readme_switch_blocks(tmp_path) -> list[Config]:
     return cfgs
 
 
-def test_readme_switches_give_30_fps_frames_and_videos(tmp_path):
+def test_readme_switches_give_30_fps_frames_videos_and_the_reference_clips(tmp_path):
     default = Config.fromfile(CONFIGS / 'umt-base-p16_k710-ft_16xb8-8x8x1-30e_ava22-rgb.py')
     for loader in (default.train_dataloader, default.val_dataloader):
         ds = loader.dataset
         assert (ds.fps, ds.timestamp_start, ds.timestamp_end) == (25, 895, 1805)
         assert ds.data_prefix.img == 'data/ava/rawframes_25fps'
-    frames30, videos30 = readme_switch_blocks(tmp_path)
+    frames30, videos30, clips = readme_switch_blocks(tmp_path)
     for loader in (frames30.train_dataloader, frames30.val_dataloader, frames30.test_dataloader):
         ds = loader.dataset
         assert (ds.fps, ds.timestamp_start, ds.timestamp_end) == (30, 900, 1800)
@@ -193,5 +193,11 @@ def test_readme_switches_give_30_fps_frames_and_videos(tmp_path):
         assert ds.data_prefix.img == 'data/ava/videos_15min'
         assert [t.type for t in ds.pipeline][:3] == ['DecordInit', 'UMTSampleAVAFrames',
                                                      'DecordDecode']
+    for loader in (clips.train_dataloader, clips.val_dataloader, clips.test_dataloader):
+        ds = loader.dataset
+        assert (ds.fps, ds.timestamp_start, ds.timestamp_end) == (25, 895, 1805)
+        assert ds.use_frames is True and ds.start_index == 0
+        assert ds.data_prefix.img == 'data/ava/clips'
+        assert [t.type for t in ds.pipeline][:2] == ['UMTSampleAVAFrames', 'UMTAVAClipDecode']
     assert videos30.val_dataloader.dataset.proposal_file.endswith('_alphaction.pkl')
     assert videos30.val_dataloader.dataset.test_mode is True
