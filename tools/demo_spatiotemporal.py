@@ -147,18 +147,29 @@ def load_proposals(path: str, video_id: str) -> dict[int, np.ndarray]:
     return out
 
 
-def detect_persons(det_config: str, det_checkpoint: str | None, frames: dict,
+def detect_persons(det_config: str, det_checkpoint: str | None, frames, num_frames: int,
                    score_thr: float, cat_id: int, device: str) -> dict[int, np.ndarray]:
-    """Person boxes ``{timestamp: (n, 5)}`` (pixels + score) of BGR key frames by MMDet."""
+    """Person boxes ``{timestamp: (n, 5)}`` (pixels + score) of key frames by MMDet.
+
+    Args:
+        det_config (str): MMDet config.
+        det_checkpoint (str, optional): Its weights (None: random, with a warning).
+        frames (Iterable): ``(timestamp, BGR frame)`` pairs, decoded one at a time so that
+            long videos are never held in memory.
+        num_frames (int): How many pairs (for the progress bar).
+        score_thr (float): Lowest person score kept.
+        cat_id (int): The person class of the detector.
+        device (str): Torch device.
+    """
     from mmdet.apis import inference_detector, init_detector
     from mmengine.utils import ProgressBar
     if det_checkpoint is None:
         print('[demo-st] WARNING: no --det-checkpoint, the person detector has random weights')
     model = init_detector(det_config, det_checkpoint, device=device)
     out = {}
-    print(f'[demo-st] detecting persons on {len(frames)} key frames')
-    bar = ProgressBar(len(frames))
-    for ts, frame in frames.items():
+    print(f'[demo-st] detecting persons on {num_frames} key frames')
+    bar = ProgressBar(num_frames)
+    for ts, frame in frames:
         pred = inference_detector(model, frame).pred_instances.cpu().numpy()
         keep = (pred.labels == cat_id) & (pred.scores >= score_thr)
         out[ts] = np.concatenate([pred.bboxes[keep], pred.scores[keep, None]],
@@ -367,11 +378,11 @@ def main(argv: list[str] | None = None) -> dict:
         scale = np.array([width, height, width, height, 1], dtype=np.float32)
         boxes = {ts: found[ts] * scale for ts in timestamps if ts in found}
     else:
-        key_frames = {ts: np.ascontiguousarray(
-            reader[min(int(round(ts * fps)), num_frames - 1)].asnumpy()[..., ::-1])
-            for ts in timestamps}
+        key_frames = ((ts, np.ascontiguousarray(
+            reader[min(int(round(ts * fps)), num_frames - 1)].asnumpy()[..., ::-1]))
+            for ts in timestamps)
         boxes = detect_persons(args.det_config, args.det_checkpoint, key_frames,
-                               args.det_score_thr, args.det_cat_id, device)
+                               len(timestamps), args.det_score_thr, args.det_cat_id, device)
 
     # the UMT AVA detector
     init_default_scope(cfg.get('default_scope', 'mmaction'))
