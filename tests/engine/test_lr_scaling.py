@@ -257,3 +257,12 @@ def test_real_training_and_resume_scale_once(toy_videos, tmp_path):
     for group in groups:  # not scaled a second time
         assert group['initial_lr'] == pytest.approx(1e-3 * 4 / 8 * group['lr_scale'], rel=1e-12)
     assert runner.param_schedulers[0].eta_min == pytest.approx(5e-5, rel=1e-12)
+
+
+def test_testing_runs_are_left_alone(toy_videos, tmp_path):
+    """Runner.test()/val() call before_run too: no optimizer, no train dataloader is built."""
+    from umt_mm.engine.hooks.lr_scaling_hook import EffectiveBatchLRHook
+    name = 'configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py'
+    runner = Runner.from_cfg(_tiny_recipe(name, toy_videos, tmp_path / 'test', batch=2))
+    EffectiveBatchLRHook().before_run(runner)
+    assert isinstance(runner.optim_wrapper, dict) and isinstance(runner._train_loop, dict)

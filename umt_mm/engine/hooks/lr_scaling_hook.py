@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.optim import OptimWrapperDict
+from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
 from mmengine.optim.scheduler import (
     CosineAnnealingParamScheduler,
     LinearParamScheduler,
@@ -152,7 +152,9 @@ class EffectiveBatchLRHook(Hook):
         return dict(cfg or {})
 
     def before_run(self, runner) -> None:
-        """Apply the part of the scaling MMEngine leaves out."""
+        """Apply the part of the scaling MMEngine leaves out (training runs only)."""
+        if not isinstance(getattr(runner, 'optim_wrapper', None), BaseOptimWrapper):
+            return  # Runner.test() / val() also call before_run: no optimizer is built
         cfg = self._auto_scale_lr(runner)
         if not cfg.get('enable', False):
             self.factor = 1.0
