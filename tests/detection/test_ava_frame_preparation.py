@@ -327,3 +327,35 @@ def test_dataset_with_the_clip_pipeline_reads_the_reference_clips(video, shared_
     packed = ds[idx]
     assert tuple(packed['inputs'].shape) == (3, 8, 256, 340)
     assert packed['data_samples'].gt_instances.bboxes.shape == (1, 4)
+
+
+def test_prepared_clips_hold_25_frames_and_decode_to_the_same_frames(video, tmp_path):
+    """--clips: AlphAction's <second>.mp4 files; through UMTAVAClipDecode they give the
+    frames of the JPEG folders (same choice; the codecs differ)."""
+    import av
+    import cv2
+    from mmengine.dataset import Compose
+    clips = extract_ava_frames(video, tmp_path / 'clips', start_sec=0, end_sec=5,
+                               output='clips', short_side=128)
+    frames = extract_ava_frames(video, tmp_path / 'frames', start_sec=0, end_sec=5,
+                                short_side=128)
+    assert clips.num_frames == 150 and clips.mismatched == {} and clips.size == (170, 128)
+    names = sorted(p.name for p in (tmp_path / 'clips/test').iterdir())
+    assert names == ['0.mp4', '1.mp4', '2.mp4', '3.mp4', '4.mp4', '5.mp4', 'frames.json']
+    for second in range(6):
+        with av.open(str(tmp_path / f'clips/test/{second}.mp4')) as container:
+            decoded = [f.to_ndarray(format='rgb24') for f in container.decode(video=0)]
+        assert len(decoded) == 25 and decoded[0].shape == (128, 170, 3)
+    again = extract_ava_frames(video, tmp_path / 'clips', start_sec=0, end_sec=5,
+                               output='clips', short_side=128)
+    assert again.status == 'skipped'
+    pipeline = Compose([dict(type='UMTSampleAVAFrames'), dict(type='UMTAVAClipDecode')])
+    out = pipeline(dict(frame_dir=str(tmp_path / 'clips/test'), timestamp=3,
+                        timestamp_start=0, fps=25, shot_info=(0, 150), start_index=0))
+    for img, j in zip(out['imgs'], range(75 - 29, 75 + 28, 8)):
+        diffs = [np.abs(img.astype(float) - cv2.imread(
+            str(tmp_path / f'frames/test/img_{k + 1:05d}.jpg'))[..., ::-1]).mean()
+            for k in (j - 1, j, j + 1)]
+        # H.264 (crf 23) at 170x128 vs JPEG: a few grey levels, but nearest to frame j
+        assert diffs[1] < 6.0 and diffs[1] < min(diffs[0], diffs[2]), (j, diffs)
+    assert frames.num_frames == 150

@@ -13,8 +13,9 @@ concatenates them, so frame ``j`` of that 25-fps stream (0-based) belongs to sec
 ``895 + j // 25`` and the key frame of timestamp ``t`` is frame ``25 * (t - 895)``.
 
 :func:`extract_ava_frames` writes the same stream as a frame folder
-(``<out>/<video_id>/img_00001.jpg`` = frame 0), decoded with PyAV (FFmpeg inside, no
-system ``ffmpeg`` needed), choosing the source frames as FFmpeg does:
+(``<out>/<video_id>/img_00001.jpg`` = frame 0) or, with ``output='clips'``, as
+AlphAction's per-second clips, decoded with PyAV (FFmpeg inside, no system ``ffmpeg``
+needed), choosing the source frames as FFmpeg does:
 
 * ``-ss 895`` (accurate seek): timestamps are shifted by ``895 s + the container's start
   time``; frames before that are decoded and dropped, ``-t 911`` ends the input 911 s
@@ -29,8 +30,9 @@ system ``ffmpeg`` needed), choosing the source frames as FFmpeg does:
   then converted to RGB as the reference's decoder does (``frame.to_rgb()``) and saved
   as JPEG.
 
-The pixels differ from the reference's by the codecs: the reference round-trips through
-H.264 (libx264 defaults), these frames through JPEG (``quality``).
+The JPEG frames' pixels differ from the reference's by the codecs: the reference
+round-trips through H.264 (libx264 defaults), the frames through JPEG (``quality``); the
+clips are encoded as the reference's (libx264 defaults), not bit for bit.
 
 Every second is checked to hold ``fps`` frames; others are reported. The work is
 resumable: finished seconds are listed in ``<out>/<video_id>/.progress`` (written after
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -219,6 +222,7 @@ def extract_ava_frames(video: str | Path,
                        short_side: int = AVA_SHORT_SIDE,
                        quality: int = 95,
                        filename_tmpl: str = 'img_{:05d}.jpg',
+                       output: str = 'frames',
                        on_second: Callable[[int], None] | None = None
                        ) -> FrameExtractionReport:
     """Write seconds ``start_sec`` ... ``end_sec`` of a movie as the reference's frames.
@@ -237,6 +241,11 @@ def extract_ava_frames(video: str | Path,
             Defaults to 360.
         quality (int): JPEG quality (0-100). Defaults to 95.
         filename_tmpl (str): Frame file names (1-based). Defaults to 'img_{:05d}.jpg'.
+        output (str): ``'frames'`` writes the frame folder; ``'clips'`` writes
+            AlphAction's per-second clips ``<out_root>/<video_id>/<second>.mp4`` instead
+            (libx264 with its defaults, as AlphAction's ffmpeg call; each clip is decoded
+            back to count its frames; read them with ``UMTAVAClipDecode``).
+            Defaults to 'frames'.
         on_second (Callable[[int], None], optional): Called with the number of seconds
             finished (written or found finished), for a progress bar. Defaults to None.
 
@@ -260,7 +269,10 @@ def extract_ava_frames(video: str | Path,
     frame_dir = Path(out_root) / vid
     report = FrameExtractionReport(video_id=vid, frame_dir=str(frame_dir))
     settings = dict(source=video.name, start_sec=start_sec, end_sec=end_sec, fps=fps,
-                    short_side=short_side, quality=quality, filename_tmpl=filename_tmpl)
+                    short_side=short_side, quality=quality, filename_tmpl=filename_tmpl,
+                    output=output)
+    if output not in ('frames', 'clips'):
+        raise ValueError(f"output must be 'frames' or 'clips', got {output!r}")
     num_seconds = end_sec - start_sec + 1
     done_file = frame_dir / DONE_FILE
     if done_file.is_file():
@@ -287,7 +299,7 @@ def extract_ava_frames(video: str | Path,
     finished = {s: c for s, c in finished.items() if start_sec <= s <= end_sec}
     report.seconds_resumed = len(finished)
     writer = _SecondWriter(frame_dir, progress_file, settings, finished, start_sec, end_sec,
-                           fps, filename_tmpl, quality, report, on_second)
+                           fps, filename_tmpl, quality, report, on_second, output)
 
     with av.open(str(video)) as container:
         if not container.streams.video:
@@ -389,7 +401,7 @@ class _SecondWriter:
     def __init__(self, frame_dir: Path, progress_file: Path, settings: dict,
                  finished: dict[int, int], start_sec: int, end_sec: int, fps: int,
                  filename_tmpl: str, quality: int, report: FrameExtractionReport,
-                 on_second: Callable[[int], None] | None) -> None:
+                 on_second: Callable[[int], None] | None, output: str = 'frames') -> None:
         import cv2
         self.cv2 = cv2
         self.frame_dir = frame_dir
@@ -399,6 +411,8 @@ class _SecondWriter:
         self.start_sec, self.end_sec, self.fps = start_sec, end_sec, fps
         self.filename_tmpl = filename_tmpl
         self.quality = int(quality)
+        self.output = output
+        self.pending: list = []  # the current second's frames (clips)
         self.report = report
         self.on_second = on_second
         self.size = (0, 0)
@@ -419,6 +433,10 @@ class _SecondWriter:
             # ffmpeg's scale filter: swscale, bicubic (its default), to yuv420p
             frame = frame.reformat(width=width, height=height, format='yuv420p',
                                    interpolation='BICUBIC')
+        if self.output == 'clips':
+            self.pending.append(frame)
+            self.count += 1
+            return
         rgb = frame.to_ndarray(format='rgb24')  # as the reference's frame.to_rgb()
         path = self.frame_dir / self.filename_tmpl.format(index + 1)
         if not self.cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1]),
@@ -430,6 +448,9 @@ class _SecondWriter:
         sec = self.current
         if sec is None or sec in self.finished or sec > self.end_sec:
             return
+        if self.output == 'clips':
+            self.count = self._write_clip(sec) if self.pending else 0
+            self.pending = []
         if self._progress is None:
             fresh = not self.finished
             self._progress = open(self.progress_file, 'w' if fresh else 'a')
@@ -441,6 +462,26 @@ class _SecondWriter:
         self.report.seconds_written += 1
         if self.on_second is not None:
             self.on_second(1)
+
+    def _write_clip(self, sec: int) -> int:
+        """Encode the second's frames as AlphAction's ``<sec>.mp4``; return the decoded count."""
+        import av
+        path = self.frame_dir / f'{sec}.mp4'
+        tmp = self.frame_dir / f'.{sec}.tmp.mp4'
+        width, height = self.size
+        with av.open(str(tmp), 'w', format='mp4') as out:
+            stream = out.add_stream('libx264', rate=self.fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, 'yuv420p'
+            for i, frame in enumerate(self.pending):
+                frame.pts, frame.time_base = i, Fraction(1, self.fps)
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        with av.open(str(tmp)) as check:
+            count = sum(1 for _ in check.decode(video=0))
+        os.replace(tmp, path)
+        return count
 
     def close(self) -> None:
         self._close_second()
