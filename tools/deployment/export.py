@@ -20,7 +20,11 @@ Examples::
 
 Writes ``--out`` and ``--out`` with the suffix ``.json`` (input shape, mean/std, labels,
 test protocol). The exported files run without umt_mm (onnxruntime, or ``torch.jit.load``).
-A model with a module that has no export path stops with an error naming the module.
+ONNX files come from PyTorch's TorchScript-based exporter (``dynamo=False``, opset 17: the
+dynamo exporter cannot run mmcv's RoIAlign), TorchScript files from ``torch.jit.trace``.
+A model with a module that has no export path stops with an error naming the module
+(exit code 2); ``--verify`` exits 1 when a difference exceeds ``--tolerance``. See
+docs/deployment.md.
 """
 from __future__ import annotations
 
