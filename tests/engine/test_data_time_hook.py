@@ -75,3 +75,25 @@ def test_is_on_in_the_default_runtime(repo_root):
     from mmengine.config import Config
     cfg = Config.fromfile(str(repo_root / 'configs/_base_/default_runtime.py'))
     assert cfg.default_hooks.data_time.type == 'DataTimeHook'
+
+
+@pytest.mark.slow
+def test_data_share_in_a_training_log(toy_videos, tmp_path, repo_root):
+    import uuid
+
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(str(repo_root / 'configs/quickstart/'
+                              'umt-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py'))
+    cfg.train_dataloader.dataset.update(ann_file=str(toy_videos['train_list']),
+                                        data_prefix=dict(video=str(toy_videos['videos'])))
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+    cfg.train_cfg.max_epochs = 1
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.experiment_name = f'data-time-{uuid.uuid4().hex}'
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    Runner.from_cfg(cfg).train()
+    log = '\n'.join(p.read_text() for p in (tmp_path / 'work').glob('*/*.log'))
+    lines = [line for line in log.splitlines() if 'Epoch(train)' in line]
+    assert lines and all('data_time: ' in line and 'data_share: ' in line for line in lines)
