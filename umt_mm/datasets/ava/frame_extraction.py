@@ -336,11 +336,13 @@ def extract_ava_frames(video: str | Path,
     counts = {s: finished.get(s, 0) for s in range(start_sec, end_sec + 1)}
     report.num_frames = sum(counts.values())
     report.mismatched = {s: c for s, c in counts.items() if c != fps}
-    done_file.write_text(json.dumps(dict(
+    tmp = frame_dir / f'.{DONE_FILE}.tmp'
+    tmp.write_text(json.dumps(dict(
         settings=settings, size=list(report.size), num_frames=report.num_frames,
         first_slot=report.first_slot,
         mismatched={str(k): v for k, v in report.mismatched.items()},
         frames_per_second={str(k): v for k, v in counts.items()}), indent=1))
+    os.replace(tmp, done_file)  # the marker of a finished video appears whole or not at all
     progress_file.unlink(missing_ok=True)
     return report
 
