@@ -40,6 +40,7 @@ def shrink_pretrain_recipe(src: Path, dst: Path, videos: Path, teacher: Path) ->
         if t['type'] in ('Resize', 'UMTPILResize'):
             t['scale'] = (TINY, TINY)
     cfg.optim_wrapper.optimizer.lr = 5e-3
+    cfg.auto_scale_lr.enable = False  # 5e-3 as written (not scaled to the batch of 2)
     warm, cos = cfg.param_scheduler
     warm.end, cos.begin, cos.end, cos.T_max = 1, 1, 4, 3
     cfg.train_cfg.max_epochs = 4
