@@ -156,32 +156,58 @@ def test_smaller_short_side_scales_to_even_sizes(video, tmp_path):
     assert report.num_frames == 25 and not (tmp_path / 'test/img_00026.jpg').exists()
 
 
-def test_tool_reports_seconds_without_25_frames(video, tmp_path, capsys):
+def load_tool():
+    path = ROOT / 'tools/data/ava/prepare_ava_frames.py'
+    spec = importlib.util.spec_from_file_location('prepare_ava_frames', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def movie_folder(video: Path, tmp_path: Path) -> Path:
     movies = tmp_path / 'movies'
     movies.mkdir()
     os.symlink(video, movies / 'AbCd-123_x.mp4')
     (movies / 'notes.txt').write_text('not a video')
+    return movies
+
+
+def test_tool_reports_seconds_without_25_frames(video, tmp_path, capsys):
+    tool = load_tool()
     out = tmp_path / 'frames'
-    cmd = [sys.executable, str(ROOT / 'tools/data/ava/prepare_ava_frames.py'), str(movies),
-           str(out), '--start-sec', '7', '--end-sec', '11', '--workers', '1']
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr + proc.stdout
+    args = [str(movie_folder(video, tmp_path)), str(out), '--start-sec', '7', '--end-sec', '11',
+            '--workers', '1']
+    assert tool.main(args) == 0
+    stdout = capsys.readouterr().out
     # the video ends after second 9: seconds 10 and 11 are reported
     assert 'WARNING AbCd-123_x: 2 seconds without 25 frames (second: frames) 10: 0, 11: 0' \
-        in proc.stdout
+        in stdout
     summary = json.loads((out / 'prepare_report.json').read_text())
     assert summary['done'] == 1 and summary['videos'][0]['num_frames'] == 75
+    assert summary['videos'][0]['mismatched'] == {'10': 0, '11': 0}
     assert len(list((out / 'AbCd-123_x').glob('img_*.jpg'))) == 75
-    # the same in this process (faster): a rerun skips, --strict fails on the mismatch
-    spec = importlib.util.spec_from_file_location('prepare_ava_frames', cmd[1])
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    assert tool.main(cmd[2:] + ['--strict']) == 1
+    # a rerun skips the movie; --strict fails on the mismatch
+    assert tool.main(args + ['--strict']) == 1
     assert '0 movies written, 1 already finished' in capsys.readouterr().out
     listed = tmp_path / 'list.txt'
     listed.write_text('AbCd-123_x.mkv\nmissing_id\n')
-    assert tool.main(cmd[2:] + ['--list', str(listed)]) == 1
+    assert tool.main(args + ['--list', str(listed)]) == 1
     assert 'NOT FOUND missing_id' in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_tool_runs_as_a_script_with_worker_processes(video, tmp_path):
+    movies = movie_folder(video, tmp_path)
+    os.symlink(video, movies / 'second.mkv')
+    out = tmp_path / 'frames'
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / 'tools/data/ava/prepare_ava_frames.py'), str(movies),
+         str(out), '--start-sec', '2', '--end-sec', '3', '--workers', '2'],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert '2 movies written, 0 already finished, 0 failed' in proc.stdout
+    for vid in ('AbCd-123_x', 'second'):
+        assert len(list((out / vid).glob('img_*.jpg'))) == 50
 
 
 def reference_clip_frames(timestamp: int, start_sec: int = 895, fps: int = 25,
