@@ -26,11 +26,12 @@ train_pipeline = [
     dict(type='PackActionInputs')
 ]
 # DataLoader workers per GPU: 12, the reference's --num_workers 12, one decode thread each.
-# A pretraining clip costs ~0.05 core-seconds here (8 TSN frames of a 340x256 video, cheap
-# crops; docs/benchmarks.md), so 12 workers supply ~240 clips/s per GPU at most, about what
-# a B/16 step consumes on a current GPU: the loader is at the edge. PyAVSparseInit /
-# PyAVSparseDecode (same frames, ~1.3-1.5x per core) or frame folders (configs/rawframes/,
-# ~8x) give headroom; DataTimeHook warns with the count needed when the loader bounds a run.
+# A pretraining clip of a 10 s 340x256 Kinetics video costs ~0.145 core-seconds (8 TSN frames,
+# decoding ~0.14, cheap crops; docs/benchmarks.md), so 12 workers supply ~80 clips/s per GPU,
+# less than a B/16 step consumes on a current GPU (~200): the loader bounds pretraining unless
+# the data is prepared. PyAVSparseInit / PyAVSparseDecode (same frames, ~1.7x per core) or
+# frame folders (configs/rawframes/, ~20x) give the headroom; DataTimeHook warns with the
+# count needed when the loader bounds a run.
 train_dataloader = dict(
     batch_size=64,
     num_workers=12,

@@ -46,10 +46,11 @@ test_pipeline = [
 # Repeated augmentation (the reference's --num_sample): each video is decoded once and
 # augmented num_repeats times; a batch of 16 videos gives 32 samples.
 # DataLoader workers per GPU: 12, the reference's --num_workers 12 (one decode thread each:
-# DecordInit(num_threads=1), the workers are the parallelism). A train video costs ~0.09
-# core-seconds here (decode 8 frames ~0.05 + two augmentations ~0.04 at 340x256,
-# docs/benchmarks.md), so 12 workers supply ~130 videos/s per GPU if the node has the cores
-# (8 GPUs x 12 = 96); DataTimeHook warns with the count needed when the loader bounds a run.
+# DecordInit(num_threads=1), the workers are the parallelism). A train video of a 10 s
+# 340x256 Kinetics clip costs ~0.18 core-seconds (decoding 8 sparse frames ~0.14 + two
+# augmentations ~0.04; docs/benchmarks.md), so 12 workers supply ~65 videos/s per GPU if the
+# node has the cores (8 GPUs x 12 = 96); DataTimeHook warns with the count needed when the
+# loader bounds a run (PyAVSparseDecode: same frames, ~1.5x; configs/rawframes/: ~4x).
 # Persistent workers keep their decoders and imports across epochs; pinned memory as the
 # reference (--pin_mem).
 train_dataloader = dict(
