@@ -238,11 +238,22 @@ def _quickstart(toy, work_dir, max_epochs, resume=False):
     return cfg
 
 
-def test_real_training_and_resume_scale_once(toy_videos, tmp_path):
-    """Runner.train scales by 1 process x 2 videos x 2 accumulated / 8; a resumed run keeps it."""
+def _build(cfg, flexible):
+    from mmengine.registry import RUNNERS
+    if not flexible:
+        return Runner.from_cfg(cfg)
+    # FlexibleRunner (FSDP, DeepSpeed) calls before_run after loading a resumed checkpoint
+    cfg.runner_type = 'FlexibleRunner'
+    cfg.strategy = dict(type='SingleDeviceStrategy')
+    return RUNNERS.build(cfg)
+
+
+@pytest.mark.parametrize('flexible', [False, True])
+def test_real_training_and_resume_scale_once(toy_videos, tmp_path, flexible):
+    """train() scales by 1 process x 2 videos x 2 accumulated / 8; a resumed run keeps it."""
     import torch
     work = tmp_path / 'train'
-    Runner.from_cfg(_quickstart(toy_videos, work, max_epochs=1)).train()
+    _build(_quickstart(toy_videos, work, max_epochs=1), flexible).train()
     state = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=False)
     groups = state['optimizer']['param_groups']
     assert len(groups) > 2  # layer-decay groups
@@ -251,7 +262,7 @@ def test_real_training_and_resume_scale_once(toy_videos, tmp_path):
         assert group[SCALED_KEY] == 0.5
     # MMEngine does not scale an absolute eta_min; the hook does (1e-4 x 0.5)
     assert state['param_schedulers'][0]['eta_min'] == pytest.approx(5e-5, rel=1e-12)
-    runner = Runner.from_cfg(_quickstart(toy_videos, work, max_epochs=2, resume=True))
+    runner = _build(_quickstart(toy_videos, work, max_epochs=2, resume=True), flexible)
     runner.train()
     groups = runner.optim_wrapper.optimizer.param_groups
     for group in groups:  # not scaled a second time
