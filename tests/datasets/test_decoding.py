@@ -56,7 +56,11 @@ def _check_video(path, rng, compare_get_batch=True):
 
 @pytest.mark.parametrize('name', SHARED_VIDEOS)
 def test_pyav_sparse_equals_decord_on_real_videos(name, shared_data):
-    _check_video(str(shared_data / 'videos' / name), np.random.default_rng(0))
+    # on test.avi decord's own get_batch is not consistent with its sequential decode near
+    # the end of the file (frame 163 differs from run to run), so ours is held to the
+    # sequential decode only there
+    _check_video(str(shared_data / 'videos' / name), np.random.default_rng(0),
+                 compare_get_batch=not name.endswith('.avi'))
 
 
 @pytest.mark.parametrize('name', ['libx264_cfr.mp4', 'libx264_vfr.mp4'])
