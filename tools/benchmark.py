@@ -191,8 +191,10 @@ def main() -> None:
                         'videos (see docs/benchmarks.md)')
     parser.add_argument('--data-recipes', help=f'comma-separated subset of {list(DATA_RECIPES)}')
     parser.add_argument('--data-shared', default=str(__import__('pathlib').Path(
-        __file__).resolve().parents[2] / 'shared' / 'data' / 'videos'),
-        help='folder of real videos (default ../shared/data/videos)')
+        __import__('os').environ.get('UMT_MM_SHARED', __import__('pathlib').Path(
+            __file__).resolve().parents[2] / 'shared')) / 'data' / 'videos'),
+        help='folder of real videos (default $UMT_MM_SHARED/data/videos, UMT_MM_SHARED '
+        'defaulting to ../shared)')
     parser.add_argument('--data-no-shared', action='store_true', help='generated videos only')
     parser.add_argument('--data-generated', type=int, default=4,
                         help='Kinetics-like videos to generate (default 4)')
