@@ -28,7 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='CLIP checkpoint: file, or Hugging Face folder')
     parser.add_argument('dst', help='output teacher checkpoint')
-    parser.add_argument('--arch', choices=['b16', 'l14'],
+    parser.add_argument('--arch', choices=['b16', 'l14', 'l14_336'],
                         help='teacher preset to check against (default: the checkpoint\'s own '
                         'architecture)')
     parser.add_argument('--input-resolution', type=int,
@@ -55,6 +55,10 @@ def convert(args: argparse.Namespace) -> None:
         arch = ARCH_PRESETS[args.arch]
         diff = [f'{k} {found[k]} (--arch {args.arch}: {arch[k]})'
                 for k in ('patch_size', 'width', 'layers', 'output_dim') if found[k] != arch[k]]
+        grid = arch['resolution'] // arch['patch_size']
+        if found['grid'] != grid:
+            diff.append(f"positional grid {found['grid']}x{found['grid']} (--arch {args.arch}: "
+                        f'{grid}x{grid})')
         if diff:
             raise ValueError(f'{args.src} is not a CLIP-{args.arch.upper()}: ' + ', '.join(diff))
     else:

@@ -445,3 +445,13 @@ def test_tool_fails_clearly(repo_root, tmp_path, clip_files, capsys):
                        '--arch', 'b16')
     assert result.returncode != 0
     assert 'is not a CLIP-B16' in result.stderr and 'width 64' in result.stderr
+
+
+def test_tool_checks_the_336_preset_grid(repo_root, tmp_path, clip_files, capsys):
+    """``--arch l14_336`` is offered and checks the 24x24 positional grid of ViT-L/14@336px."""
+    result = _run_tool(repo_root, capsys, clip_files['files']['openai'], tmp_path / 'out.pth',
+                       '--arch', 'l14_336')
+    assert result.returncode != 0
+    assert 'is not a CLIP-L14_336' in result.stderr
+    assert '(--arch l14_336: 24x24)' in result.stderr
+    assert not (tmp_path / 'out.pth').exists()
