@@ -472,8 +472,10 @@ def fix_cpu_fsdp() -> bool:
     gloo process group of :func:`fix_cpu_ddp` FSDP then trains on CPU processes. Second
     symptom: saving with ``state_dict_cfg='full'`` kills rank 0 with a segmentation fault
     (torch 2.13 CPU, ``offload_to_cpu=True``, which MMEngine's ``'full'`` sets); the
-    parameters already are on the CPU, so ``offload_to_cpu`` is turned off there. Remove
-    when MMEngine handles CPU launches.
+    parameters already are on the CPU, so ``offload_to_cpu`` is turned off there. Third:
+    ``sync_module_states`` defaults to True (rank 0's initial weights, as DDP does), since
+    the recipes seed every process differently. Remove the CPU parts when MMEngine handles
+    CPU launches.
 
     Returns:
         bool: Whether the patch was installed.
@@ -491,6 +493,22 @@ def fix_cpu_fsdp() -> bool:
         if not _cuda_usable() and isinstance(kwargs.get('device_id'), int):
             import torch
             kwargs['device_id'] = torch.device('cpu')
+        # Every recipe seeds each process with seed + rank (as the reference), so each
+        # process initialises other random weights; DDP broadcasts rank 0's at wrap time,
+        # FSDP only with sync_module_states (MMEngine does not set it). Without it the
+        # shards would come from different draws and replicated (NO_SHARD / HYBRID)
+        # parameters would differ between processes for the whole run.
+        if _cuda_usable():
+            kwargs.setdefault('sync_module_states', True)
+        elif kwargs.pop('sync_module_states', True):
+            # torch's FSDP refuses sync_module_states for CPU parameters: broadcast them
+            # from rank 0 here (gloo), the same as sync_module_states does on GPUs
+            import torch
+            import torch.distributed as dist
+            if dist.is_available() and dist.is_initialized():
+                with torch.no_grad():
+                    for tensor in [*module.parameters(), *module.buffers()]:
+                        dist.broadcast(tensor.data, src=0)
         original(self, module, *args, **kwargs)
 
     fsdp_init._umt_mm_cpu = True
