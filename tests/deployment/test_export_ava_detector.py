@@ -88,6 +88,7 @@ def test_graph_extends_boxes_like_alphaction_and_uses_onnx_roialign(detector, ex
     assert [i.name for i in graph.input] == ['inputs', 'boxes', 'img_shape', 'proposal_scores']
 
 
+@pytest.mark.filterwarnings('ignore::torch.jit.TracerWarning')  # mmcv's shape assert
 def test_onnx_roialign_equals_mmcv_not_aligned(tmp_path):
     """The coordinate mode alone: random maps and boxes, including boxes partly outside."""
     from mmcv.ops import roi_align
