@@ -12,16 +12,14 @@ _base_ = ['../pretrain/umt-base-p16-res224_clip-b16-distill_32xb64-u8-201e_kinet
 data_root = 'data/kinetics710/rawframes'
 ann_file_train = 'data/kinetics710/kinetics710_train_list_rawframes.txt'
 
-train_pipeline = [
-    dict(type='UMTSampleFrames', clip_len=8, style='tsn'),
-    dict(type='RawFrameDecode'),
-    dict(type='MultiScaleCrop', input_size=224, scales=(1, 0.875, 0.75, 0.66),
-         max_wh_scale_gap=1, random_crop=False, num_fixed_crops=13),
-    dict(type='UMTPILResize', scale=(224, 224), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
-]
+
+def frames(pipeline):
+    """The recipe's ``pipeline`` on frame folders: RawFrameDecode for DecordInit/Decode."""
+    return [dict(type='RawFrameDecode') if step.type == 'DecordDecode' else step
+            for step in pipeline if step.type != 'DecordInit']
+
+
+train_pipeline = frames(_base_.train_pipeline)
 train_dataloader = dict(
     dataset=dict(
         _delete_=True, type='RawframeDataset', ann_file=ann_file_train,

@@ -17,35 +17,16 @@ ann_file_train = 'data/kinetics400/kinetics400_train_list_rawframes.txt'
 ann_file_val = 'data/kinetics400/kinetics400_val_list_rawframes.txt'
 ann_file_test = 'data/kinetics400/kinetics400_val_list_rawframes.txt'
 
-train_pipeline = [
-    dict(type='UMTSampleFrames', clip_len=8, style='kinetics'),
-    dict(type='RawFrameDecode'),
-    dict(type='UMTRandAugment', policy='rand-m7-n4-mstd0.5-inc1', translate_const=100,
-         interpolation='bicubic'),
-    dict(type='UMTRandomResizedCrop', area_range=(0.08, 1.0),
-         aspect_ratio_range=(0.75, 1.3333), to_float32=True),
-    dict(type='Resize', scale=(224, 224), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5),
-    dict(type='UMTRandomErasing', erase_prob=0.25, mode='pixel'),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
-]
-val_pipeline = [
-    dict(type='UMTSampleFrames', clip_len=8, style='kinetics', test_mode=True),
-    dict(type='RawFrameDecode'),
-    dict(type='UMTShortSideResize', short_side=224),
-    dict(type='UMTCenterCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
-]
-test_pipeline = [
-    dict(type='UMTSampleFrames', clip_len=8, num_clips=4, style='kinetics', test_mode=True),
-    dict(type='RawFrameDecode'),
-    dict(type='UMTShortSideResize', short_side=224),
-    dict(type='UMTMultiCrop', crop_size=224, num_crops=3),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
-]
+
+def frames(pipeline):
+    """The recipe's ``pipeline`` on frame folders: RawFrameDecode for DecordInit/Decode."""
+    return [dict(type='RawFrameDecode') if step.type == 'DecordDecode' else step
+            for step in pipeline if step.type != 'DecordInit']
+
+
+train_pipeline = frames(_base_.train_pipeline)
+val_pipeline = frames(_base_.val_pipeline)
+test_pipeline = frames(_base_.test_pipeline)
 train_dataloader = dict(
     dataset=dict(
         type='RawframeRepeatAugDataset', ann_file=ann_file_train,
