@@ -29,14 +29,16 @@ import csv
 import json
 import math
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
-from mmengine.config import DictAction
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from inference_cli import add_model_options, default_device, load_config, open_video_writer  # noqa: E402
 
 _DECODERS = ('RawFrameDecode', 'DecordDecode', 'PyAVDecode', 'OpenCVDecode')
 _AVA_SAMPLERS = ('UMTSampleAVAFrames', 'SampleAVAFrames')
-_FOURCC = {'.mp4': 'mp4v', '.avi': 'MJPG', '.webm': 'VP80', '.mkv': 'mp4v'}
 _COLOURS = [(0, 119, 182), (0, 180, 216), (56, 176, 0), (255, 183, 3), (251, 133, 0),
             (230, 57, 70)]  # RGB, one per box (cycled)
 
@@ -65,10 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--out', help='output video (.mp4, .avi, .webm)')
     parser.add_argument('--out-csv', help='detections as AVA csv')
     parser.add_argument('--out-json', help='detections as json')
-    parser.add_argument('--device', default=None,
-                        help="'cpu' or 'cuda:0' (default: cuda:0 when available)")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value as in tools/test.py')
+    add_model_options(parser)
     args = parser.parse_args(argv)
     if not (args.out or args.out_csv or args.out_json):
         parser.error('give at least one of --out, --out-csv, --out-json')
@@ -307,15 +306,8 @@ def draw_video(reader, out: str, detections: list[dict], fps: float, max_labels:
     """
     import cv2
     from mmengine.utils import ProgressBar
-    suffix = Path(out).suffix.lower()
-    if suffix not in _FOURCC:
-        raise ValueError(f'--out {out}: unsupported extension {suffix!r} '
-                         f'(use one of {", ".join(_FOURCC)})')
     height, width = reader[0].shape[:2]
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*_FOURCC[suffix]), fps, (width, height))
-    if not writer.isOpened():
-        raise RuntimeError(f'OpenCV cannot write {out} (no {_FOURCC[suffix]} encoder)')
+    writer = open_video_writer(out, fps, width, height)
     by_ts = {d['timestamp']: d['boxes'] for d in detections}
     stamps = np.array(sorted(by_ts)) if by_ts else np.zeros(0)
     scale = max(0.4, min(height, width) / 480)
@@ -349,8 +341,6 @@ def draw_video(reader, out: str, detections: list[dict], fps: float, max_labels:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     import decord
-    import torch
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
     from mmengine.utils import ProgressBar
@@ -359,10 +349,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     if not Path(args.video).is_file():
         raise FileNotFoundError(f'video {args.video} does not exist')
-    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    device = default_device(args.device)
+    cfg = load_config(args.config, args.cfg_options)
     names = load_label_map(args.label_map) if args.label_map else None
     video_id = Path(args.video).stem
     reader = decord.VideoReader(args.video, num_threads=1)

@@ -34,10 +34,10 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-from mmengine.config import DictAction
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from video_windows import WindowedPipeline, default_test_pipeline, plan_windows  # noqa: E402
+from inference_cli import add_model_options, load_config  # noqa: E402
+from video_windows import WindowedPipeline, add_window_options, default_test_pipeline, plan_windows  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,21 +48,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('videos', help='a folder of videos or a list file (path [label])')
     parser.add_argument('out_dir', help='output folder')
     parser.add_argument('--video-root', help='prefix joined to the paths of a list file')
-    parser.add_argument('--window', type=float, default=None,
-                        help='window length in seconds (default: the whole video)')
-    parser.add_argument('--stride', type=float, default=None,
-                        help='seconds between window starts (default: --window)')
+    add_window_options(parser)
     parser.add_argument('--views', default='1x1',
                         help="views per window as CLIPSxCROPS, averaged (default: '1x1')")
     parser.add_argument('--tokens', action='store_true',
                         help='save the token map (D, T\', H\', W\') instead of the pooled vector')
     parser.add_argument('--format', choices=['npy', 'pt'], default='npy',
                         help='file format of the features')
-    parser.add_argument('--device', default=None,
-                        help="'cpu' or 'cuda' (default: cuda when available; cuda:LOCAL_RANK "
-                        'under torchrun)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value as in tools/test.py')
+    add_model_options(parser, device_help="'cpu' or 'cuda' (default: cuda when available; "
+                      'cuda:LOCAL_RANK under torchrun)')
     return parser.parse_args(argv)
 
 
@@ -213,7 +207,6 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import torch.distributed as dist
     from demo import test_pipeline_cfg
-    from mmengine.config import Config
 
     import umt_mm  # noqa: F401  (registers modules, applies compat fixes)
 
@@ -229,9 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.set_device(device)
     elif device == 'cuda':
         device = 'cuda:0'
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     videos = list_videos(args.videos, args.video_root)

@@ -23,10 +23,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from mmengine.config import DictAction
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from video_windows import WindowedPipeline, plan_windows  # noqa: E402
+from inference_cli import add_model_options, default_device, load_config, open_video_writer  # noqa: E402
+from video_windows import WindowedPipeline, add_window_options, plan_windows  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,10 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('video', help='video file (mp4, avi, webm, ...)')
     parser.add_argument('config', help='recognizer config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--window', type=float, default=None,
-                        help='window length in seconds (default: the whole video)')
-    parser.add_argument('--stride', type=float, default=None,
-                        help='seconds between window starts (default: --window)')
+    add_window_options(parser)
     parser.add_argument('--views', help="test views as CLIPSxCROPS, e.g. '1x1' (default: the "
                         "config's test pipeline)")
     parser.add_argument('--label-map', help='class names, one per line (line i is class i)')
@@ -49,10 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--out-plot', help='timeline plot (png)')
     parser.add_argument('--out-video', help='copy of the video with the top-k of the current '
                         'window drawn (.mp4, .avi, .webm)')
-    parser.add_argument('--device', default=None,
-                        help="'cpu' or 'cuda:0' (default: cuda:0 when available)")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value as in tools/test.py')
+    add_model_options(parser)
     return parser.parse_args(argv)
 
 
@@ -103,21 +97,14 @@ def draw_overlay(video: str, out: str, windows, lines: list[list[str]]) -> int:
     """
     import cv2
     import decord
-    from demo import _FOURCC, MIN_OUT_SIDE
+    from demo import MIN_OUT_SIDE
     from mmengine.utils import ProgressBar
-    suffix = Path(out).suffix.lower()
-    if suffix not in _FOURCC:
-        raise ValueError(f'--out-video {out}: unsupported extension {suffix!r} '
-                         f'(use one of {", ".join(_FOURCC)})')
     reader = decord.VideoReader(video, num_threads=1)
     fps = float(reader.get_avg_fps()) or 25.0
     height, width = reader[0].shape[:2]
     enlarge = max(1.0, MIN_OUT_SIDE / min(height, width))
     height, width = round(height * enlarge), round(width * enlarge)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*_FOURCC[suffix]), fps, (width, height))
-    if not writer.isOpened():
-        raise RuntimeError(f'OpenCV cannot write {out} (no {_FOURCC[suffix]} encoder)')
+    writer = open_video_writer(out, fps, width, height, option='--out-video')
     centres = np.array([(w.start + w.stop) / 2 for w in windows])
     scale = max(height, width) / 640
     font_scale, thickness = max(0.3, 0.5 * scale), max(1, round(scale))
@@ -146,10 +133,8 @@ def draw_overlay(video: str, out: str, windows, lines: list[list[str]]) -> int:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    import torch
     from demo import test_pipeline_cfg
     from mmaction.apis import init_recognizer
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import umt_mm  # noqa: F401  (registers modules, applies compat fixes)
@@ -159,10 +144,8 @@ def main(argv: list[str] | None = None) -> dict:
         raise FileNotFoundError(f'video {args.video} does not exist')
     if args.topk < 1 or args.plot_classes < 1:
         raise ValueError('--topk and --plot-classes must be >= 1')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
+    cfg = load_config(args.config, args.cfg_options)
+    device = default_device(args.device)
     head = cfg.model.get('cls_head') or {}
     names = read_label_map(args.label_map, head.get('num_classes')) if args.label_map else None
     print(f'[long-video] building the model of {args.config} on {device}')

@@ -10,6 +10,7 @@ window that covers the whole video gives exactly the sample ``tools/test.py`` bu
 """
 from __future__ import annotations
 
+import argparse
 import copy
 import math
 from dataclasses import dataclass
@@ -40,6 +41,14 @@ class Window:
     @property
     def center_sec(self) -> float:
         return (self.start + self.stop) / 2 / self.fps
+
+
+def add_window_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--window`` and ``--stride`` (seconds, see :func:`plan_windows`) to ``parser``."""
+    parser.add_argument('--window', type=float, default=None,
+                        help='window length in seconds (default: the whole video)')
+    parser.add_argument('--stride', type=float, default=None,
+                        help='seconds between window starts (default: --window)')
 
 
 def plan_windows(total_frames: int, fps: float, window: float | None,
