@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inference_cli import add_model_options, default_device, load_config, open_video_writer  # noqa: E402
+from inference_cli import add_model_options, default_device, load_config, write_video_copy  # noqa: E402
 
 _DECODERS = ('RawFrameDecode', 'DecordDecode', 'PyAVDecode', 'OpenCVDecode')
 _AVA_SAMPLERS = ('UMTSampleAVAFrames', 'SampleAVAFrames')
@@ -305,37 +305,32 @@ def draw_video(reader, out: str, detections: list[dict], fps: float, max_labels:
         int: Frames written (the input's frame count).
     """
     import cv2
-    from mmengine.utils import ProgressBar
     height, width = reader[0].shape[:2]
-    writer = open_video_writer(out, fps, width, height)
     by_ts = {d['timestamp']: d['boxes'] for d in detections}
     stamps = np.array(sorted(by_ts)) if by_ts else np.zeros(0)
     scale = max(0.4, min(height, width) / 480)
     font, thick = cv2.FONT_HERSHEY_SIMPLEX, max(1, round(scale * 1.5))
     line_h = int(18 * scale) + 4
+
+    def draw(index: int, frame: np.ndarray) -> None:
+        if not stamps.size:
+            return
+        ts = int(stamps[np.argmin(np.abs(stamps - index / fps))])
+        for k, box in enumerate(by_ts[ts]):
+            colour = _COLOURS[k % len(_COLOURS)][::-1]
+            x1, y1, x2, y2 = (int(round(v)) for v in box['bbox'])
+            cv2.rectangle(frame, (x1, y1), (x2, y2), colour, thick + 1)
+            for j, action in enumerate(box['actions'][:max_labels]):
+                text = f'{action["name"]}: {action["score"]:.2f}'
+                (tw, th), _ = cv2.getTextSize(text, font, 0.45 * scale, thick)
+                org = (max(0, x1), max(th + 2, y1 + line_h * (j + 1)))
+                cv2.rectangle(frame, (org[0], org[1] - th - 3), (org[0] + tw + 4, org[1] + 3),
+                              colour, -1)
+                cv2.putText(frame, text, (org[0] + 2, org[1]), font, 0.45 * scale,
+                            (255, 255, 255), thick, cv2.LINE_AA)
+
     print(f'[demo-st] writing {len(reader)} frames to {out}')
-    bar = ProgressBar(len(reader))
-    for index in range(len(reader)):
-        frame = np.ascontiguousarray(reader[index].asnumpy()[..., ::-1])
-        if stamps.size:
-            ts = int(stamps[np.argmin(np.abs(stamps - index / fps))])
-            for k, box in enumerate(by_ts[ts]):
-                colour = _COLOURS[k % len(_COLOURS)][::-1]
-                x1, y1, x2, y2 = (int(round(v)) for v in box['bbox'])
-                cv2.rectangle(frame, (x1, y1), (x2, y2), colour, thick + 1)
-                for j, action in enumerate(box['actions'][:max_labels]):
-                    text = f'{action["name"]}: {action["score"]:.2f}'
-                    (tw, th), _ = cv2.getTextSize(text, font, 0.45 * scale, thick)
-                    org = (max(0, x1), max(th + 2, y1 + line_h * (j + 1)))
-                    cv2.rectangle(frame, (org[0], org[1] - th - 3), (org[0] + tw + 4, org[1] + 3),
-                                  colour, -1)
-                    cv2.putText(frame, text, (org[0] + 2, org[1]), font, 0.45 * scale,
-                                (255, 255, 255), thick, cv2.LINE_AA)
-        writer.write(frame)
-        bar.update()
-    writer.release()
-    print()
-    return len(reader)
+    return write_video_copy(reader, out, fps, draw)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -3,13 +3,15 @@
 Used by ``tools/demo_spatiotemporal.py``, ``tools/inference_long_video.py`` and
 ``tools/extract_features.py`` (imported with ``tools/`` on ``sys.path``, as when they run as
 scripts): the ``--device`` / ``--cfg-options`` options and the config they give, the default
-device, and the OpenCV writer of the annotated video copies.
+device, and the writing of the annotated video copies.
 """
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from mmengine.config import DictAction
 
 # output video suffix -> OpenCV fourcc (the same table as tools/demo.py)
@@ -81,3 +83,38 @@ def open_video_writer(out: str, fps: float, width: int, height: int, option: str
     if not writer.isOpened():
         raise RuntimeError(f'OpenCV cannot write {out} (no {FOURCC[suffix]} encoder)')
     return writer
+
+
+def write_video_copy(reader, out: str, fps: float,
+                     draw: Callable[[int, np.ndarray], None],
+                     size: tuple[int, int] | None = None, option: str = '--out') -> int:
+    """Write every frame of ``reader`` to ``out`` after ``draw`` has annotated it.
+
+    Args:
+        reader (decord.VideoReader): The input video.
+        out (str): Output video (see :func:`open_video_writer`).
+        fps (float): Its frame rate.
+        draw (Callable): ``draw(index, frame)`` draws on the BGR uint8 ``frame`` (in place).
+        size (tuple[int, int], optional): ``(width, height)`` the frames are resized to
+            (bilinear) before drawing. Defaults to None (the input's size).
+        option (str): The option that named ``out``. Defaults to '--out'.
+
+    Returns:
+        int: Frames written (the input's frame count).
+    """
+    import cv2
+    from mmengine.utils import ProgressBar
+    height, width = reader[0].shape[:2]
+    size = size or (width, height)
+    writer = open_video_writer(out, fps, size[0], size[1], option=option)
+    bar = ProgressBar(len(reader))
+    for index in range(len(reader)):
+        frame = np.ascontiguousarray(reader[index].asnumpy()[..., ::-1])
+        if size != (width, height):
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+        draw(index, frame)
+        writer.write(frame)
+        bar.update()
+    writer.release()
+    print()
+    return len(reader)

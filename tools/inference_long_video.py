@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inference_cli import add_model_options, default_device, load_config, open_video_writer  # noqa: E402
+from inference_cli import add_model_options, default_device, load_config, write_video_copy  # noqa: E402
 from video_windows import WindowedPipeline, add_window_options, plan_windows  # noqa: E402
 
 
@@ -98,22 +98,17 @@ def draw_overlay(video: str, out: str, windows, lines: list[list[str]]) -> int:
     import cv2
     import decord
     from demo import MIN_OUT_SIDE
-    from mmengine.utils import ProgressBar
     reader = decord.VideoReader(video, num_threads=1)
     fps = float(reader.get_avg_fps()) or 25.0
     height, width = reader[0].shape[:2]
     enlarge = max(1.0, MIN_OUT_SIDE / min(height, width))
     height, width = round(height * enlarge), round(width * enlarge)
-    writer = open_video_writer(out, fps, width, height, option='--out-video')
     centres = np.array([(w.start + w.stop) / 2 for w in windows])
     scale = max(height, width) / 640
     font_scale, thickness = max(0.3, 0.5 * scale), max(1, round(scale))
     line_height = int(22 * max(scale, 0.6))
-    bar = ProgressBar(len(reader))
-    for index in range(len(reader)):
-        frame = np.ascontiguousarray(reader[index].asnumpy()[..., ::-1])
-        if enlarge > 1:
-            frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    def draw(index: int, frame: np.ndarray) -> None:
         current = int(np.argmin(np.abs(centres - (index + 0.5))))
         text = [f'{windows[current].start_sec:.1f}-{windows[current].stop_sec:.1f}s'
                 ] + lines[current]
@@ -124,11 +119,8 @@ def draw_overlay(video: str, out: str, windows, lines: list[list[str]]) -> int:
         for k, t in enumerate(text):
             cv2.putText(frame, t, (6, line_height * (k + 1)), cv2.FONT_HERSHEY_SIMPLEX,
                         font_scale, (255, 255, 255), thickness, cv2.LINE_AA)
-        writer.write(frame)
-        bar.update()
-    writer.release()
-    print()
-    return len(reader)
+
+    return write_video_copy(reader, out, fps, draw, size=(width, height), option='--out-video')
 
 
 def main(argv: list[str] | None = None) -> dict:
