@@ -17,6 +17,7 @@ import random
 import re
 from typing import Any, Callable, NamedTuple, Sequence
 
+import cv2
 import numpy as np
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
@@ -99,6 +100,18 @@ _RAND_CHOICE_WEIGHTS_0 = {
 _GEOMETRIC_OPS = frozenset(
     ['Rotate', 'ShearX', 'ShearY', 'TranslateX', 'TranslateY', 'TranslateXRel',
      'TranslateYRel'])
+
+#: Ops whose output value depends only on the same pixel's value in the same band: Pillow
+#: ``point`` tables (invert, posterize, solarize, solarize-add) and the brightness blend
+#: with a constant black image. Each is exactly a 256-entry table per band, so a run of
+#: them is applied to a frame as one composed table (``cv2.LUT``) instead of one Pillow
+#: pass each, and a frame whose ops are all of this kind never becomes a PIL image.
+_VALUE_OPS = frozenset(
+    ['Invert', 'Posterize', 'PosterizeIncreasing', 'Solarize', 'SolarizeIncreasing',
+     'SolarizeAdd', 'Brightness', 'BrightnessIncreasing'])
+
+# every uint8 value in every band: 256 pixels of one row
+_RAMP = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)
 
 
 # --------------------------------------------------------------------------- image ops
@@ -449,6 +462,52 @@ def _select_rand_weights(transforms: Sequence[str]) -> np.ndarray:
     return probs / probs.sum()
 
 
+def value_table(name: str, args: Sequence[Any] = ()) -> np.ndarray:
+    """The per-band table of a value op (a name in ``_VALUE_OPS``), computed by Pillow.
+
+    The op is applied with :func:`apply_op` to a 1 x 256 RGB image holding every value
+    in every band, so ``table[v, c]`` is exactly what the op makes of value ``v`` in
+    band ``c`` of any image.
+
+    Args:
+        name (str): Op name.
+        args (Sequence): The op's arguments. Defaults to ``()``.
+
+    Returns:
+        np.ndarray: ``(256, 3)`` uint8 table.
+    """
+    if name not in _VALUE_OPS:
+        raise ValueError(f'{name!r} is not a per-value op; those are {sorted(_VALUE_OPS)}')
+    return np.array(apply_op(Image.fromarray(_RAMP), name, args), dtype=np.uint8)[0]
+
+
+def compile_ops(ops: Sequence[SampledOp]) -> list:
+    """Group a clip's ops into the steps applied to each frame.
+
+    Consecutive value ops (``_VALUE_OPS``) become one composed ``(1, 256, 3)`` uint8
+    table (``cv2.LUT``'s per-channel layout); every other op stays a Pillow step.
+
+    Args:
+        ops (Sequence[SampledOp]): Ops from :meth:`UMTRandAugment.sample_ops`.
+
+    Returns:
+        list: ``np.ndarray`` tables and :class:`SampledOp` Pillow steps, in order.
+    """
+    steps: list = []
+    chan = np.arange(3)
+    for op in ops:
+        if op.name not in _VALUE_OPS:
+            steps.append(op)
+            continue
+        table = value_table(op.name, op.args)
+        if steps and isinstance(steps[-1], np.ndarray):
+            # compose: this op reads the previous table's output
+            steps[-1] = np.ascontiguousarray(table[steps[-1][0], chan].reshape(1, 256, 3))
+        else:
+            steps.append(table.reshape(1, 256, 3))
+    return steps
+
+
 class SampledOp(NamedTuple):
     """One op of a clip's RandAugment draw.
 
@@ -583,15 +642,36 @@ class UMTRandAugment(BaseTransform):
         Returns:
             np.ndarray: A new uint8 frame of the same shape.
         """
+        return self._apply_steps(frame, compile_ops(ops))
+
+    def _apply_steps(self, frame: np.ndarray, steps: Sequence) -> np.ndarray:
+        """Apply :func:`compile_ops` steps to one frame (a new uint8 array, same shape).
+
+        Pillow steps run on one PIL image (converted once per run of them); table steps
+        run on the array with ``cv2.LUT``. Equal to applying every op with Pillow.
+        """
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[-1] != 3:
             raise ValueError('UMTRandAugment expects H x W x 3 uint8 RGB frames, got '
                              f'shape {frame.shape} dtype {frame.dtype}')
-        if not ops:
+        if not steps:
             return frame.copy()
-        img = Image.fromarray(np.ascontiguousarray(frame))
-        for op in ops:
-            img = apply_op(img, op.name, op.args, resample=op.resample, fill=self.fill)
-        return np.array(img, dtype=np.uint8)
+        arr: np.ndarray | None = np.ascontiguousarray(frame)
+        img = None
+        for step in steps:
+            if isinstance(step, np.ndarray):
+                if arr is None:
+                    arr = np.array(img, dtype=np.uint8)
+                    img = None
+                arr = cv2.LUT(arr, step)
+            else:
+                if img is None:
+                    img = Image.fromarray(arr)
+                    arr = None
+                img = apply_op(img, step.name, step.args, resample=step.resample,
+                               fill=self.fill)
+        if arr is None:
+            return np.array(img, dtype=np.uint8)
+        return arr if arr is not frame else arr.copy()
 
     def transform(self, results: dict) -> dict:
         """Apply one RandAugment draw to every frame of ``results['imgs']``.
@@ -603,8 +683,8 @@ class UMTRandAugment(BaseTransform):
             dict: ``results`` with the augmented ``imgs`` (list stays list).
         """
         imgs = results['imgs']
-        ops = self.sample_ops()
-        out = [self.apply_ops(np.asarray(frame), ops) for frame in imgs]
+        steps = compile_ops(self.sample_ops())  # the ops' tables once per clip
+        out = [self._apply_steps(np.asarray(frame), steps) for frame in imgs]
         if isinstance(imgs, np.ndarray):
             results['imgs'] = np.stack(out) if out else imgs.copy()
         else:

@@ -125,6 +125,8 @@ class UMTRandomErasing(BaseTransform):
         self.max_attempts = max_attempts
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
+        self._mean = np.asarray(self.mean, dtype=np.float64)
+        self._std = np.asarray(self.std, dtype=np.float64)
 
     def sample_box(self, img_h: int, img_w: int) -> tuple[int, int, int, int] | None:
         """Draw the erasing box as the reference does (after the probability coin).
@@ -151,14 +153,18 @@ class UMTRandomErasing(BaseTransform):
         return None
 
     def _fill(self, h: int, w: int, chan: int) -> np.ndarray:
-        """Fill values (0-255 scale, float32) that normalise to the reference's draw."""
+        """Fill values (0-255 scale, float64) that normalise to the reference's draw."""
         if self.mode == 'pixel':
             z = np.random.standard_normal((h, w, chan))
         elif self.mode == 'rand':
             z = np.random.standard_normal((1, 1, chan))
         else:
             z = np.zeros((1, 1, chan))
-        return (np.asarray(self.mean) + np.asarray(self.std) * z).astype(np.float32)
+        # in place (no temporaries): the same float64 products and sums as
+        # ``mean + std * z``; the caller casts to float32 when writing the box
+        z *= self._std
+        z += self._mean
+        return z
 
     def transform(self, results: dict) -> dict:
         """Convert the frames to float32 and erase one box on all of them.
