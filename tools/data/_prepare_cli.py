@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing as mp
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv', '.mpeg', '.mpg')
@@ -20,6 +22,14 @@ def load_preparation():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def make_parser(description: str) -> argparse.ArgumentParser:
+    """The tool's parser (``description``: its module docstring) with the common arguments."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(parser)
+    return parser
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +64,34 @@ def read_inputs(src: str, root: str | None) -> tuple[Path, list[tuple[str, str |
     return base, items
 
 
+def convert_one(rel: str, dst: Path, convert: Callable[[Path], dict],
+                done: Callable[[Path], dict | None] | None = None, **extra) -> dict:
+    """One file's job: skip it when a previous run completed it, else convert it.
+
+    Args:
+        rel (str): The file's relative path (``path`` of the result).
+        dst (Path): Its output (a file or a folder, written by ``convert``).
+        convert (Callable): ``convert(dst) -> info`` writes ``dst``; its info goes into the
+            result.
+        done (Callable, optional): ``done(dst)``: the info of a completed ``dst``, None when
+            it is not complete. Defaults to None (complete when ``dst`` exists).
+        **extra: Added to the results of converted and skipped files.
+
+    Returns:
+        dict: ``status`` ``'skipped'``, ``'done'`` (with the info) or ``'failed'`` (with
+        ``error``: a failing file is reported and the run goes on) and ``path``.
+    """
+    found = done(dst) if done else ({} if dst.exists() else None)
+    if found is not None:
+        return dict(status='skipped', path=rel, **extra, **found)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        info = convert(dst)
+    except Exception as err:  # noqa: BLE001 (reported per file, the run goes on)
+        return dict(status='failed', path=rel, error=str(err))
+    return dict(status='done', path=rel, **extra, **info)
+
+
 def run_parallel(job, tasks: list, workers: int, what: str) -> list:
     """Run ``job(task) -> dict`` over ``tasks`` with a progress line on stderr."""
     results, start = [], time.time()
@@ -73,6 +111,19 @@ def run_parallel(job, tasks: list, workers: int, what: str) -> list:
             pool.join()
     print(file=sys.stderr)
     return results
+
+
+def run_jobs(job, args: argparse.Namespace, options: dict) -> tuple[list, list]:
+    """Run ``job(task, root, out, options)`` over every input video of ``args`` (the common
+    arguments) with ``args.workers`` processes.
+
+    Returns:
+        tuple[list, list]: The tasks (``(relative path, rest of the list line)``) in input
+        order and their results (in completion order).
+    """
+    root, items = read_inputs(args.src, args.root)
+    job = functools.partial(job, root=root, out=Path(args.out), options=options)
+    return items, run_parallel(job, items, args.workers, 'videos')
 
 
 def summarize(results: list, what: str) -> int:

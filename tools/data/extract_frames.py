@@ -15,49 +15,32 @@ Example::
 """
 from __future__ import annotations
 
-import argparse
-import functools
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _prepare_cli import (  # noqa: E402
-    add_common_args,
-    load_preparation,
-    read_inputs,
-    run_parallel,
-    summarize,
-)
+from _prepare_cli import convert_one, load_preparation, make_parser, run_jobs, summarize  # noqa: E402
 
 
 def _job(task, root: Path, out: Path, options: dict) -> dict:
     extract_frames = load_preparation().extract_frames
     rel, rest = task
-    frame_dir = out / Path(rel).with_suffix('')
-    if frame_dir.is_dir():
-        return dict(status='skipped', path=rel, rest=rest,
-                    frames=sum(1 for _ in frame_dir.iterdir()))
-    frame_dir.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        info = extract_frames(root / rel, frame_dir, **options)
-    except Exception as err:  # noqa: BLE001 (reported per file, the run goes on)
-        return dict(status='failed', path=rel, error=str(err))
-    return dict(status='done', path=rel, rest=rest, **info)
+    return convert_one(
+        rel, out / Path(rel).with_suffix(''),
+        lambda frame_dir: extract_frames(root / rel, frame_dir, **options),
+        done=lambda frame_dir: (dict(frames=sum(1 for _ in frame_dir.iterdir()))
+                                if frame_dir.is_dir() else None),
+        rest=rest)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(parser)
+    parser = make_parser(__doc__)
     parser.add_argument('--quality', type=int, default=95, help='JPEG quality')
     parser.add_argument('--list-out', help='write a RawframeDataset list '
                         '(frame_dir total_frames label) for the extracted videos')
     args = parser.parse_args(argv)
-    root, items = read_inputs(args.src, args.root)
-    out = Path(args.out)
-    options = dict(short_side=args.short_side, quality=args.quality)
-    job = functools.partial(_job, root=root, out=out, options=options)
-    results = run_parallel(job, items, args.workers, 'videos')
+    items, results = run_jobs(_job, args, dict(short_side=args.short_side,
+                                               quality=args.quality))
     if args.list_out:
         order = {rel: i for i, (rel, _) in enumerate(items)}
         lines = []
