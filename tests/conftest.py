@@ -1,6 +1,7 @@
 """Shared fixtures: repository paths, the shared data folder and generated toy videos."""
 import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,12 +45,37 @@ def python() -> str:
     return sys.executable
 
 
-@pytest.fixture
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now (``--master_port`` of a torchrun test)."""
+def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (``--master_port`` of a torchrun test)."""
+    return _free_port()
+
+
+@pytest.fixture
+def torchrun(python):
+    """Launch processes with ``torchrun`` and check that they succeeded.
+
+    ``torchrun(script, *args, nproc=2, timeout=600)`` runs ``python -m torch.distributed.run
+    --nproc_per_node=nproc --master_port=<a free port> script *args`` from the repository
+    root (one OpenMP thread per process, the repository on ``PYTHONPATH``), asserts its exit
+    status 0 (showing the end of its output otherwise) and returns the
+    ``subprocess.CompletedProcess`` (text ``stdout`` / ``stderr``).
+    """
+    def run(script, *args, nproc: int = 2, timeout: float = 600):
+        env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT))
+        result = subprocess.run(
+            [python, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
+             f'--master_port={_free_port()}', str(script), *map(str, args)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return result
+    return run
 
 
 def toy_cfg_options(toy: dict) -> list:

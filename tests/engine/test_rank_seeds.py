@@ -6,8 +6,6 @@ the processes, and a second runner (a rerun) draws the same again. ``--no-diff-r
 gives both processes the same draws.
 """
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -59,20 +57,14 @@ model = dict(backbone=dict(drop_path_rate=0.5))
 """
 
 
-def _launch(tmp_path, name, port, same_seed=False):
+def _launch(torchrun, tmp_path, name, same_seed=False):
     worker = tmp_path / 'worker.py'
     worker.write_text(WORKER)
     config = tmp_path / 'seeds.py'
     config.write_text(CONFIG.format(base=QUICKSTART))
     out = tmp_path / name
     out.mkdir()
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT))
-    result = subprocess.run(
-        [os.sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={port}', str(worker), str(config), str(tmp_path / f'work_{name}'),
-         str(out), '1' if same_seed else '0'],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    torchrun(worker, config, tmp_path / f'work_{name}', out, '1' if same_seed else '0')
     return [json.loads((out / f'rank{r}.json').read_text()) for r in (0, 1)]
 
 
@@ -91,8 +83,8 @@ def test_recipes_seed_every_process_with_seed_plus_rank():
     assert checked >= 2 + 17 + 2  # pretraining, finetuning, AVA rows
 
 
-def test_two_processes_draw_differently_and_reproducibly(tmp_path, free_port):
-    ranks = _launch(tmp_path, 'first', free_port)
+def test_two_processes_draw_differently_and_reproducibly(tmp_path, torchrun):
+    ranks = _launch(torchrun, tmp_path, 'first')
     first = [r['first'] for r in ranks]
     assert [r['seed'] for r in first] == [0, 1]  # seed + rank
     for key in ('feats', 'mask', 'numpy', 'python'):
@@ -101,8 +93,8 @@ def test_two_processes_draw_differently_and_reproducibly(tmp_path, free_port):
 
 
 @pytest.mark.slow
-def test_no_diff_rank_seed_gives_every_process_the_same_draws(tmp_path, free_port):
-    same = [r['first'] for r in _launch(tmp_path, 'same', free_port, same_seed=True)]
+def test_no_diff_rank_seed_gives_every_process_the_same_draws(tmp_path, torchrun):
+    same = [r['first'] for r in _launch(torchrun, tmp_path, 'same', same_seed=True)]
     assert [r['seed'] for r in same] == [0, 0]
     assert same[0] == same[1]
 

@@ -5,8 +5,6 @@ block's ``forward`` so that an FSDP unit gathers the block's sharded weights fir
 processes, FULL_SHARD: the loss equals the unwrapped model's and a backward runs.
 """
 import json
-import os
-import subprocess
 
 import pytest
 
@@ -56,16 +54,11 @@ os._exit(0)
 '''
 
 
-def test_visible_teacher_path_under_fsdp_units(tmp_path, repo_root, python, free_port):
+def test_visible_teacher_path_under_fsdp_units(tmp_path, torchrun):
     worker = tmp_path / 'worker.py'
     worker.write_text(WORKER)
     out = tmp_path / 'out.json'
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(repo_root))
-    result = subprocess.run(
-        [python, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-         '--master_port', str(free_port), str(worker), str(out)],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    torchrun(worker, out)
     report = json.loads(out.read_text())
     assert report['last_unit'] == 'FullyShardedDataParallel'  # the block is its own unit
     assert report['loss'] == pytest.approx(report['expected'], abs=1e-6)

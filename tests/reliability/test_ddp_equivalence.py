@@ -1,7 +1,5 @@
 """One step on 2 gloo processes with batch b each equals one step on 1 process with batch 2b
 (DDP, and FSDP through MMEngine's FlexibleRunner)."""
-import os
-import subprocess
 
 import pytest
 import torch
@@ -33,14 +31,6 @@ def _config(tmp_path, repo_root, toy, batch):
     return path
 
 
-def _train(args, repo_root):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(repo_root))
-    result = subprocess.run(args, cwd=repo_root, env=env, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
 def _single_process_step(tmp_path, repo_root, toy):
     """Train the one iteration in this process; return (initial, final) state dicts."""
     from mmengine.config import Config
@@ -69,35 +59,32 @@ def _assert_same_step(initial, single, other):
     assert largest_update > 1e-3, 'the step changed nothing: the comparison would be empty'
 
 
-def _torchrun(python, config, work, repo_root, port):
-    result = _train([python, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-                     f'--master_port={port}', 'tools/train.py', str(config),
-                     '--launcher', 'pytorch', '--work-dir', str(work), '--seed', '0',
-                     '--no-validate'], repo_root)
+def _torchrun(torchrun, config, work):
+    result = torchrun('tools/train.py', config, '--launcher', 'pytorch', '--work-dir', work,
+                      '--seed', '0', '--no-validate')
     log = next(work.glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log, result.stdout[-2000:]
     return log
 
 
 def test_two_gloo_processes_equal_one_process_with_twice_the_batch(repo_root, toy_videos,
-                                                                   tmp_path, python, free_port):
+                                                                   tmp_path, torchrun):
     initial, single = _single_process_step(tmp_path, repo_root, toy_videos)
     two = tmp_path / 'two'
-    _torchrun(python, _config(tmp_path, repo_root, toy_videos, 2), two, repo_root, free_port)
+    _torchrun(torchrun, _config(tmp_path, repo_root, toy_videos, 2), two)
     ddp = torch.load(two / 'epoch_1.pth', map_location='cpu')
     assert ddp['meta']['iter'] == 1
     _assert_same_step(initial, single, ddp['state_dict'])
 
 
 @pytest.mark.slow
-def test_fsdp_flexible_runner_on_two_cpu_processes(repo_root, toy_videos, tmp_path, python,
-                                                   free_port):
+def test_fsdp_flexible_runner_on_two_cpu_processes(repo_root, toy_videos, tmp_path, torchrun):
     """MMEngine's FSDPStrategy shards the tiny UMT over 2 gloo processes; same step as DDP."""
     initial, single = _single_process_step(tmp_path, repo_root, toy_videos)
     config = _config(tmp_path, repo_root, toy_videos, 2)
     config.write_text(config.read_text() + "runner_type = 'FlexibleRunner'\n"
                       "strategy = dict(type='FSDPStrategy', state_dict_cfg='full')\n")
     work = tmp_path / 'fsdp'
-    _torchrun(python, config, work, repo_root, free_port)
+    _torchrun(torchrun, config, work)
     fsdp = torch.load(work / 'epoch_1.pth', map_location='cpu')
     _assert_same_step(initial, single, fsdp['state_dict'])

@@ -8,8 +8,6 @@ builds the wrapper (``device_id=int(LOCAL_RANK)``), NO_SHARD so that every proce
 whole model: after wrapping, both hold rank 0's initial weights.
 """
 import json
-import os
-import subprocess
 
 WORKER = '''
 import json, os, sys
@@ -50,16 +48,11 @@ os._exit(0)
 '''
 
 
-def test_fsdp_processes_start_from_rank0_weights(tmp_path, repo_root, python, free_port):
+def test_fsdp_processes_start_from_rank0_weights(tmp_path, torchrun):
     worker = tmp_path / 'worker.py'
     worker.write_text(WORKER)
     out = tmp_path / 'out.json'
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(repo_root))
-    result = subprocess.run(
-        [python, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-         '--master_port', str(free_port), str(worker), str(out)],
-        env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    torchrun(worker, out, timeout=300)
     rank0 = json.loads(out.read_text())
     rank1 = json.loads((tmp_path / 'out.json.r1').read_text())
     assert rank0['rank0_kept'], 'rank 0 must keep its own initial weights'

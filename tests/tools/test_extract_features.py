@@ -1,8 +1,6 @@
 """tools/extract_features.py: backbone features per window, resume, bad videos, torchrun."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -99,18 +97,13 @@ def test_windows_resume_and_bad_videos(tiny_checkpoint, video_folder, tmp_path, 
 
 
 def test_two_processes_write_the_same_files_as_one(tiny_checkpoint, video_folder, tmp_path,
-                                                   free_port):
+                                                   torchrun):
     (video_folder / 'test.mp4').symlink_to(
         os.path.realpath(video_folder / 'part_0.mp4').replace('part_0', 'test'))
     args = [str(QUICKSTART), str(tiny_checkpoint), str(video_folder)]
     opts = ['--window', '1', '--stride', '0.5', '--device', 'cpu']
     assert extract.main([*args, str(tmp_path / 'one'), *opts]) == 0
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    run = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-                          f'--master_port={free_port}', str(ROOT / 'tools/extract_features.py'),
-                          *args, str(tmp_path / 'two'), *opts],
-                         cwd=ROOT, env=env, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = torchrun(ROOT / 'tools/extract_features.py', *args, tmp_path / 'two', *opts)
     assert '[extract r1]' in run.stdout  # the second process did part of the work
     files = sorted(p.relative_to(tmp_path / 'one') for p in (tmp_path / 'one').rglob('*'))
     assert files == sorted(p.relative_to(tmp_path / 'two') for p in (tmp_path / 'two').rglob('*'))
