@@ -9,7 +9,7 @@ import json
 import pytest
 
 WORKER = '''
-import json, os, sys
+import json, sys
 import torch
 import torch.distributed as dist
 from mmaction.registry import MODELS
@@ -44,21 +44,12 @@ grads = sum(1 for p in wrapped.parameters() if p.grad is not None)
 if dist.get_rank() == 0:
     json.dump(dict(expected=expected, loss=float(loss), last_unit=type(last).__name__,
                    grads=grads), open(sys.argv[1], 'w'))
-# Both ranks done, then leave without the interpreter's teardown: torch 2.13's CPU FSDP
-# sometimes aborts a process at exit ('terminate called without an active exception',
-# SIGABRT) after all work is done, about one run in four here.
-dist.barrier()
-sys.stdout.flush()
-sys.stderr.flush()
-os._exit(0)
 '''
 
 
-def test_visible_teacher_path_under_fsdp_units(tmp_path, torchrun):
-    worker = tmp_path / 'worker.py'
-    worker.write_text(WORKER)
+def test_visible_teacher_path_under_fsdp_units(tmp_path, torchrun, fsdp_worker):
     out = tmp_path / 'out.json'
-    torchrun(worker, out)
+    torchrun(fsdp_worker(WORKER), out)
     report = json.loads(out.read_text())
     assert report['last_unit'] == 'FullyShardedDataParallel'  # the block is its own unit
     assert report['loss'] == pytest.approx(report['expected'], abs=1e-6)

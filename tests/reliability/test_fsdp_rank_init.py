@@ -38,21 +38,12 @@ if rank == 0:
     json.dump(dict(sums=gathered, rank0_kept=not own_changed), open(sys.argv[1], 'w'))
 else:
     json.dump(dict(rank1_changed=own_changed), open(sys.argv[1] + '.r1', 'w'))
-# Both ranks done, then leave without the interpreter's teardown: torch 2.13's CPU FSDP
-# sometimes aborts a process at exit ('terminate called without an active exception',
-# SIGABRT) after all work is done, about one run in four here.
-dist.barrier()
-sys.stdout.flush()
-sys.stderr.flush()
-os._exit(0)
 '''
 
 
-def test_fsdp_processes_start_from_rank0_weights(tmp_path, torchrun):
-    worker = tmp_path / 'worker.py'
-    worker.write_text(WORKER)
+def test_fsdp_processes_start_from_rank0_weights(tmp_path, torchrun, fsdp_worker):
     out = tmp_path / 'out.json'
-    torchrun(worker, out, timeout=300)
+    torchrun(fsdp_worker(WORKER), out, timeout=300)
     rank0 = json.loads(out.read_text())
     rank1 = json.loads((tmp_path / 'out.json.r1').read_text())
     assert rank0['rank0_kept'], 'rank 0 must keep its own initial weights'
