@@ -210,27 +210,33 @@ def test_tool_runs_as_a_script_with_worker_processes(video, tmp_path):
         assert len(list((out / vid).glob('img_*.jpg'))) == 50
 
 
-def reference_clip_frames(timestamp: int, start_sec: int = 895, fps: int = 25,
-                          span: int = 300, num: int = 8, rate: int = 8) -> list[int]:
-    """The reference's frames as indices into the 25-fps stream from ``start_sec``.
+def alphaction_clip(second_frames, timestamp: int, span: int = 300, num: int = 8,
+                    rate: int = 8) -> list:
+    """The reference's clip around ``timestamp`` from per-second frame lists.
 
-    AlphAction's ``_decode_video_data``: per-second clips ``t, t+1, ...`` on the right and
-    ``t-1, t-2, ...`` on the left until each side has ``span // 2`` frames, trimmed to the
-    same length, then ``TemporalCrop(8, 8, sparse=True)``.
+    AlphAction's ``_decode_video_data``: the clips ``second_frames(t), second_frames(t+1),
+    ...`` on the right and ``t-1, t-2, ...`` on the left until each side has ``span // 2``
+    frames, trimmed to the same length, then ``TemporalCrop(num, rate, sparse=True)``.
     """
-    def clip(sec):
-        return [(sec - start_sec) * fps + i for i in range(fps)]
     right, sec = [], timestamp
     while len(right) < span // 2:
-        right, sec = right + clip(sec), sec + 1
+        right, sec = right + second_frames(sec), sec + 1
     left, sec = [], timestamp - 1
     while len(left) < span - span // 2:
-        left, sec = clip(sec) + left, sec - 1
+        left, sec = second_frames(sec) + left, sec - 1
     n = min(len(left), len(right))
     frames = left[-n:] + right[:n]
     start = (len(frames) - num * rate) // 2 + (rate - 1) // 2
     idx = np.clip(np.arange(start, start + num * rate, rate), 0, len(frames) - 1)
     return [frames[i] for i in idx]
+
+
+def reference_clip_frames(timestamp: int, start_sec: int = 895, fps: int = 25,
+                          span: int = 300, num: int = 8, rate: int = 8) -> list[int]:
+    """The reference's frames as indices into the 25-fps stream from ``start_sec``
+    (:func:`alphaction_clip` on one-second clips of ``fps`` frames)."""
+    return alphaction_clip(lambda sec: [(sec - start_sec) * fps + i for i in range(fps)],
+                           timestamp, span, num, rate)
 
 
 @pytest.mark.parametrize('timestamp', [902, 1000, 1798])
@@ -309,17 +315,9 @@ def test_clip_decode_reads_alphaction_second_clips_as_the_reference(video, tmp_p
             return [f.to_rgb().to_ndarray() for f in container.decode(video=0)]
 
     assert len(decode(2)) == 24 and len(decode(3)) == 25
-    timestamp, span = 4, 64  # dense span 64: the same -29 ... +27 as the sparse 300
-    right, sec = [], timestamp
-    while len(right) < span // 2:
-        right, sec = right + decode(sec), sec + 1
-    left, sec = [], timestamp - 1
-    while len(left) < span - span // 2:
-        left, sec = decode(sec) + left, sec - 1
-    n = min(len(left), len(right))
-    frames = left[-n:] + right[:n]
-    start = (len(frames) - 64) // 2 + 3
-    expected = [frames[i] for i in range(start, start + 64, 8)]
+    timestamp = 4
+    # dense span 64: the same -29 ... +27 as the sparse 300
+    expected = alphaction_clip(decode, timestamp, span=64)
 
     pipeline = Compose([dict(type='UMTSampleAVAFrames', clip_len=8, frame_interval=8),
                         dict(type='UMTAVAClipDecode')])
