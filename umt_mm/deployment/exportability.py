@@ -20,6 +20,16 @@ def _blocked(path: str, module: object, why: str, supported: str) -> ExportError
     return ExportError(f'cannot export: {path} ({_type_name(module)}) {why}; {supported}')
 
 
+def _check_backbone(backbone: nn.Module, output: str, needed_by: str, supported: str) -> None:
+    """Raise unless ``backbone`` is a ``UMTVisionTransformer`` with ``output=output``."""
+    from ..models.backbones import UMTVisionTransformer
+    if type(backbone) is not UMTVisionTransformer:
+        raise _blocked('model.backbone', backbone, 'has no export path', supported)
+    if backbone.output != output:
+        raise _blocked('model.backbone', backbone,
+                       f'has output={backbone.output!r}, {needed_by} needs {output!r}', supported)
+
+
 def check_recognizer(model: nn.Module) -> None:
     """Check that a ``Recognizer3D`` is made only of modules with an export path.
 
@@ -34,18 +44,12 @@ def check_recognizer(model: nn.Module) -> None:
     """
     from mmaction.models.recognizers import Recognizer3D
 
-    from ..models.backbones import UMTVisionTransformer
     from ..models.heads import UMTHead
     supported = ('exportable recognizers are Recognizer3D(backbone=UMTVisionTransformer'
                  "(output='pooled'), cls_head=UMTHead) without neck")
     if type(model) is not Recognizer3D:
         raise _blocked('model', model, 'has no export path', supported)
-    if type(model.backbone) is not UMTVisionTransformer:
-        raise _blocked('model.backbone', model.backbone, 'has no export path', supported)
-    if model.backbone.output != 'pooled':
-        raise _blocked('model.backbone', model.backbone,
-                       f"has output={model.backbone.output!r}, a recognizer needs 'pooled'",
-                       supported)
+    _check_backbone(model.backbone, 'pooled', 'a recognizer', supported)
     if getattr(model, 'with_neck', False) or getattr(model, 'neck', None) is not None:
         raise _blocked('model.neck', model.neck, 'has no export path', supported)
     if not getattr(model, 'with_cls_head', False) or type(model.cls_head) is not UMTHead:
@@ -76,7 +80,6 @@ def check_ava_detector(model: nn.Module) -> None:
     from mmaction.models.roi_heads.roi_extractors import SingleRoIExtractor3D
     from mmcv.ops import RoIAlign
 
-    from ..models.backbones import UMTVisionTransformer
     from ..models.roi_heads import UMTAVARoIHead, UMTBBoxHeadAVA
     supported = ("exportable detectors are FastRCNN(backbone=UMTVisionTransformer(output="
                  "'feature_map'), roi_head=UMTAVARoIHead|AVARoIHead with SingleRoIExtractor3D"
@@ -84,12 +87,7 @@ def check_ava_detector(model: nn.Module) -> None:
                  'UMTBBoxHeadAVA|BBoxHeadAVA)')
     if _type_name(model) != 'FastRCNN':
         raise _blocked('model', model, 'has no export path', supported)
-    if type(model.backbone) is not UMTVisionTransformer:
-        raise _blocked('model.backbone', model.backbone, 'has no export path', supported)
-    if model.backbone.output != 'feature_map':
-        raise _blocked('model.backbone', model.backbone,
-                       f"has output={model.backbone.output!r}, a detector needs 'feature_map'",
-                       supported)
+    _check_backbone(model.backbone, 'feature_map', 'a detector', supported)
     for name in ('neck', 'rpn_head'):
         part = getattr(model, name, None)
         if part is not None:
