@@ -83,3 +83,20 @@ def test_extract_frames_round_trip_list_and_resume(tmp_path, shared_data, repo_r
     assert 'extracted: 0 done, 2 already done (skipped), 1 failed' in second.stdout
     assert files[0].stat().st_mtime_ns == mtime
     assert (tmp_path / 'rawframes.txt').read_text() == 'part_0 32 3\npart_1 32 5\n'
+
+
+@pytest.mark.parametrize('tool', ['extract_frames.py', 'reencode_videos.py'])
+def test_two_videos_with_one_output_are_refused(tool, tmp_path, shared_data, repo_root, python):
+    """``test.mp4`` and ``test.avi`` would share ``test/`` (or ``test.mp4``): the run stops
+    before any work and names both, instead of one video silently getting the other's frames."""
+    ann = tmp_path / 'list.txt'
+    ann.write_text('part_0.mp4 0\ntest.mp4 1\ntest.avi 2\n')
+    out = tmp_path / 'out'
+    result = subprocess.run(
+        [python, f'tools/data/{tool}', str(ann), str(out), '--root',
+         str(shared_data / 'videos'), '--workers', '1'],
+        cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert 'test.mp4 and test.avi -> test' in result.stderr
+    assert str(ann) in result.stderr
+    assert not out.exists() or not any(out.iterdir())

@@ -113,15 +113,50 @@ def run_parallel(job, tasks: list, workers: int, what: str) -> list:
     return results
 
 
-def run_jobs(job, args: argparse.Namespace, options: dict) -> tuple[list, list]:
+def check_outputs_unique(items: list, output_of: Callable[[str], Path], src: str) -> None:
+    """Refuse inputs that would write the same output (``a.mp4`` and ``a.avi`` both -> ``a/``).
+
+    Without this check the second video's job fails or, on a rerun, is skipped as done with
+    the first video's output: silently wrong data for it.
+
+    Raises:
+        SystemExit: Naming the inputs that collide and their shared output.
+    """
+    seen: dict[Path, str] = {}
+    clashes = []
+    for rel, _ in items:
+        dst = output_of(rel)
+        if dst in seen:
+            clashes.append(f'{seen[dst]} and {rel} -> {dst}')
+        else:
+            seen[dst] = rel
+    if clashes:
+        raise SystemExit(f'{src}: {len(clashes)} outputs would be written by two videos '
+                         '(same path without extension); rename or list them apart: '
+                         + '; '.join(clashes[:10]) + (' ...' if len(clashes) > 10 else ''))
+
+
+def run_jobs(job, args: argparse.Namespace, options: dict,
+             output_of: Callable[[str], Path] | None = None) -> tuple[list, list]:
     """Run ``job(task, root, out, options)`` over every input video of ``args`` (the common
     arguments) with ``args.workers`` processes.
+
+    Args:
+        job (Callable): The per-video job.
+        args (argparse.Namespace): The common arguments (``src``, ``root``, ``out``,
+            ``workers``).
+        options (dict): Passed to every job.
+        output_of (Callable, optional): A video's output path relative to ``args.out``;
+            when given, two videos with the same output stop the run before any work.
+            Defaults to None.
 
     Returns:
         tuple[list, list]: The tasks (``(relative path, rest of the list line)``) in input
         order and their results (in completion order).
     """
     root, items = read_inputs(args.src, args.root)
+    if output_of is not None:
+        check_outputs_unique(items, output_of, args.src)
     job = functools.partial(job, root=root, out=Path(args.out), options=options)
     return items, run_parallel(job, items, args.workers, 'videos')
 

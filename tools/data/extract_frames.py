@@ -22,11 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _prepare_cli import convert_one, load_preparation, make_parser, run_jobs, summarize  # noqa: E402
 
 
+def _output(rel: str) -> Path:
+    """A video's frame folder, relative to the output folder."""
+    return Path(rel).with_suffix('')
+
+
 def _job(task, root: Path, out: Path, options: dict) -> dict:
     extract_frames = load_preparation().extract_frames
     rel, rest = task
     return convert_one(
-        rel, out / Path(rel).with_suffix(''),
+        rel, out / _output(rel),
         lambda frame_dir: extract_frames(root / rel, frame_dir, **options),
         done=lambda frame_dir: (dict(frames=sum(1 for _ in frame_dir.iterdir()))
                                 if frame_dir.is_dir() else None),
@@ -40,13 +45,13 @@ def main(argv=None) -> int:
                         '(frame_dir total_frames label) for the extracted videos')
     args = parser.parse_args(argv)
     items, results = run_jobs(_job, args, dict(short_side=args.short_side,
-                                               quality=args.quality))
+                                               quality=args.quality), output_of=_output)
     if args.list_out:
         order = {rel: i for i, (rel, _) in enumerate(items)}
         lines = []
         for r in sorted((r for r in results if r['status'] != 'failed'),
                         key=lambda r: order[r['path']]):
-            line = f'{Path(r["path"]).with_suffix("").as_posix()} {r["frames"]}'
+            line = f'{_output(r["path"]).as_posix()} {r["frames"]}'
             lines.append(line + (f' {r["rest"]}' if r.get('rest') else ''))
         Path(args.list_out).write_text('\n'.join(lines) + '\n')
         print(f'wrote {args.list_out} ({len(lines)} videos)')

@@ -24,10 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _prepare_cli import convert_one, load_preparation, make_parser, run_jobs, summarize  # noqa: E402
 
 
+def _output(rel: str) -> Path:
+    """A video's re-encoded file, relative to the output folder."""
+    return Path(rel).with_suffix('.mp4')
+
+
 def _job(task, root: Path, out: Path, options: dict) -> dict:
     reencode_video = load_preparation().reencode_video
     rel, _ = task
-    return convert_one(rel, (out / rel).with_suffix('.mp4'),
+    return convert_one(rel, out / _output(rel),
                        lambda dst: reencode_video(root / rel, dst, **options))
 
 
@@ -41,7 +46,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     _, results = run_jobs(_job, args, dict(short_side=args.short_side or None, gop=args.gop,
                                            bframes=args.bframes, crf=args.crf,
-                                           preset=args.preset))
+                                           preset=args.preset), output_of=_output)
     return summarize(results, 're-encoded')
 
 
