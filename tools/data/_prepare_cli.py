@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv', '.mpeg', '.mpg')
-
 
 def load_preparation():
     """``umt_mm/datasets/video_preparation.py`` loaded by path: importing the ``umt_mm``
@@ -48,7 +46,8 @@ def read_inputs(src: str, root: str | None) -> tuple[Path, list[tuple[str, str |
     """``(root, [(relative path, rest of the list line or None)])``."""
     path = Path(src)
     if path.is_dir():
-        files = sorted(p for p in path.rglob('*') if p.suffix.lower() in VIDEO_EXTENSIONS)
+        extensions = load_preparation().VIDEO_EXTENSIONS
+        files = sorted(p for p in path.rglob('*') if p.suffix.lower() in extensions)
         return path, [(p.relative_to(path).as_posix(), None) for p in files]
     if not path.is_file():
         raise SystemExit(f'{src}: neither a folder nor a list file')

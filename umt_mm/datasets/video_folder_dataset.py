@@ -9,8 +9,7 @@ from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
 from .video_list_validation import AnnotationError, read_video_list
-
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.flv', '.mpg', '.mpeg')
+from .video_preparation import VIDEO_EXTENSIONS
 
 
 @DATASETS.register_module()

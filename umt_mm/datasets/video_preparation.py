@@ -22,6 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+#: Video containers picked up when a folder is given instead of a list (pretraining folders,
+#: the data preparation tools, feature extraction).
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.flv', '.mpg', '.mpeg')
+
 # no package-relative imports: the tools load this file without importing umt_mm (and
 # MMAction2), which would cost seconds in every worker process
 

@@ -41,8 +41,7 @@ from umt_mm.datasets.ava.frame_extraction import (
     extract_ava_frames,
     video_id_of,
 )
-
-VIDEO_EXTENSIONS = ('.mkv', '.mp4', '.webm', '.avi', '.mov', '.m4v', '.mpg', '.mpeg')
+from umt_mm.datasets.video_preparation import VIDEO_EXTENSIONS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
