@@ -41,7 +41,7 @@ log_level = 'INFO'
 load_from = None
 resume = False
 
-# Reliability switches of umt_mm, all off by default (README "Reliability"):
+# Reliability switches of umt_mm, all off by default (docs/reliability.md):
 # custom_hooks = [
 #     dict(type='NumericGuardHook', action='stop'),  # or 'skip': no step on a NaN/Inf loss/grad
 #     dict(type='ExactResumeHook'),  # --resume after a kill continues exactly (same losses)
