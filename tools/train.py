@@ -17,7 +17,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='If specify checkpoint path, resume from it, while if not specify, '
-        'try to auto resume from the latest checkpoint in the work directory.')
+        'try to auto resume from the latest checkpoint in the work directory (umt_mm: while '
+        'it has none, start from the config\'s load_from, so one command can be relaunched).')
     parser.add_argument(
         '--amp', action='store_true',
         help='enable automatic-mixed-precision training (fp16 on GPU, bf16 on CPU)')

@@ -8,6 +8,8 @@ datasets get the model head's ``num_classes`` so that list labels are checked ag
 """
 from __future__ import annotations
 
+import os
+
 import torch
 from mmengine.config import Config, ConfigDict
 
@@ -31,7 +33,9 @@ def prepare_train_cfg(cfg: Config,
             without. A config that already uses ``AmpOptimWrapper`` gets the CPU wrapper
             when CUDA is unavailable, with or without this flag. Defaults to False.
         resume (str, optional): ``'auto'`` to resume from the latest checkpoint of the work
-            dir, or a checkpoint path. Defaults to None.
+            dir (``cfg.work_dir``), or, when it has none yet, to start as the config says
+            (from its ``load_from`` if any), so that one command can be relaunched; or a
+            checkpoint path. Defaults to None.
         auto_scale_lr (bool, optional): True: scale the lr by ``effective batch /
             auto_scale_lr.base_batch_size`` (on already in the umt_mm recipes, see
             :class:`~umt_mm.engine.EffectiveBatchLRHook`); False: switch the scaling off
@@ -76,8 +80,22 @@ def prepare_train_cfg(cfg: Config,
         print('[umt_mm] no CUDA: AmpOptimWrapper (fp16) -> CPUAmpOptimWrapper (bf16 autocast '
               'where the CPU runs bf16 natively, fp32 elsewhere)')
     if resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # MMEngine's resume=True with load_from=None resumes from the work dir's latest
+        # checkpoint, or starts from scratch: a config's load_from (the finetuning or
+        # pretraining start) would be dropped on the first launch. So the same command can
+        # be relaunched: resume when the work dir has a checkpoint, else start as the
+        # config says (its load_from).
+        from mmengine.runner import checkpoint as ckpt_mod
+        work_dir = cfg.get('work_dir')
+        latest = (ckpt_mod.find_latest_checkpoint(work_dir)
+                  if work_dir and os.path.isdir(work_dir) else None)
+        if latest is None and cfg.get('load_from'):
+            cfg.resume = False
+            print(f'[umt_mm] --resume: no checkpoint in {work_dir} yet; starting from '
+                  f'load_from {cfg.load_from}')
+        else:
+            cfg.resume = True
+            cfg.load_from = None
     elif resume is not None:
         cfg.resume = True
         cfg.load_from = resume

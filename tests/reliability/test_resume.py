@@ -152,3 +152,57 @@ def test_resume_survives_a_broken_last_checkpoint_file(tmp_path, content):
     assert runner_mod.find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_1.pth'))
     assert runner_mod.find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_1.pth')
+
+
+class _StartWeights(Hook):
+    """The model's weights and iteration when training starts (after load or resume)."""
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner):
+        self.iter = runner.iter
+        self.state = {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
+
+
+def test_resume_switch_starts_from_load_from_then_resumes(full_run, repo_root, toy_videos,
+                                                          tmp_path):
+    """``--resume`` (no path) on a config with ``load_from``: the first launch in an empty work
+    dir starts from ``load_from`` (MMEngine alone would drop it and train from scratch), a
+    relaunch resumes from the work dir's latest checkpoint: one command to relaunch."""
+    import shutil
+
+    from mmengine.runner import Runner
+
+    from umt_mm.cli_config import prepare_train_cfg
+    full_work, _ = full_run
+    start = full_work / 'iter_4.pth'
+    start_state = torch.load(start, weights_only=False)['state_dict']
+
+    def launch(work):
+        cfg = tiny_cfg(repo_root, toy_videos, work)
+        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+        cfg.load_from = str(start)
+        prepare_train_cfg(cfg, seed=0, resume='auto')
+        runner = Runner.from_cfg(cfg)
+        started = _StartWeights()
+        runner.register_hook(started)
+        runner.train()
+        return cfg, started
+
+    work = tmp_path / 'work'
+    cfg, first = launch(work)
+    assert cfg.resume is False and cfg.load_from == str(start)
+    assert first.iter == 0  # loaded, not resumed
+    for key, value in start_state.items():
+        assert torch.equal(first.state[key], value), key
+    # a checkpoint of this run now exists: the same command resumes from it
+    assert (work / 'epoch_1.pth').exists()
+    shutil.copy(work / 'epoch_1.pth', tmp_path / 'epoch_1_of_first_launch.pth')
+    cfg, second = launch(work)
+    assert cfg.resume is True and cfg.load_from is None
+    assert second.iter == 2  # resumed after the first launch's 2 iterations
+    resumed = torch.load(tmp_path / 'epoch_1_of_first_launch.pth',
+                         weights_only=False)['state_dict']
+    for key, value in resumed.items():
+        assert torch.equal(second.state[key], value), key
