@@ -184,3 +184,41 @@ def test_sparse_repeat_aug_dataset_with_pyav(tmp_path, shared_data):
     with pytest.raises(ValueError, match='SparseRepeatAugDataset needs'):
         DATASETS.build(dict(type='SparseRepeatAugDataset', ann_file=str(ann),
                             pipeline=[dict(type='UMTSampleFrames')]))
+
+
+def _with_discarded_lead(src, dst, frames=2):
+    """``src`` remuxed with its first ``frames`` frames before time 0: the MP4 muxer writes
+    an edit list, the demuxer flags those packets as discard and decoders drop their frames
+    (what a stream-copied cut, ``ffmpeg -ss T -c copy``, produces)."""
+    import av
+    with av.open(src) as inp:
+        packets = [p for p in inp.demux(video=0) if p.dts is not None]
+        step = min(b.pts - a.pts for a, b in zip(packets, packets[1:]) if b.pts > a.pts)
+        with av.open(dst, 'w') as out:
+            stream = out.add_stream_from_template(inp.streams.video[0])
+            for packet in packets:
+                packet.pts -= frames * step
+                packet.dts -= frames * step
+                packet.stream = stream
+                out.mux(packet)
+    return dst
+
+
+def test_pyav_sparse_leaves_out_frames_an_edit_list_discards(generated, tmp_path):
+    """The 2 leading frames an edit list discards are not numbered (FFmpeg never outputs
+    them): 38 frames, each the presentation frame of its index, whatever is sampled (before,
+    sampling a discarded frame and one of the last two stopped with 'could not be
+    decoded'). decord counts 40 frames but decodes the same 38 front to back."""
+    import av
+    path = _with_discarded_lead(generated['libx264_cfr.mp4'], str(tmp_path / 'cut.mp4'))
+    with av.open(path) as container:
+        shown = np.stack([f.to_ndarray(format='rgb24') for f in container.decode(video=0)])
+    assert len(shown) == 38
+    video = open_sparse_video(path)
+    assert len(video) == 38
+    rng = np.random.default_rng(2)
+    for inds in _index_sets(38, rng) + [np.array([0, 37]), np.array([1, 20, 36])]:
+        for skip in (True, False):
+            frames = np.stack(decode_sparse(open_sparse_video(path), inds, skip_nonref=skip))
+            assert np.array_equal(frames, shown[inds]), (inds, skip)
+    assert np.array_equal(_decord_sequential(path)[:38], shown)

@@ -19,7 +19,10 @@ levers keep the frames identical while decoding less:
 
 Frame indices follow decord exactly: frame ``i`` is the packet with the ``i``-th smallest
 presentation timestamp of the video stream, so ``total_frames`` and the sampled indices are
-identical. RGB conversion is FFmpeg's ``rgb24`` (swscale), as decord's; the tests compare
+identical. One exception: an MP4 whose edit list discards leading frames (a stream-copied
+cut) has those frames left out of the numbering, since FFmpeg never outputs them (decord
+counts them, and its sparse reads of such a file disagree with its own front-to-back
+decode, which returns the frames numbered here). RGB conversion is FFmpeg's ``rgb24`` (swscale), as decord's; the tests compare
 every backend with decord pixel for pixel on the shared real videos and on generated ones
 (B-frames, variable frame rate, a short final GOP).
 
@@ -74,8 +77,9 @@ class SparseVideo:
         stream: Its first video stream.
         packets (list): The stream's packets in decode (file) order.
         frame_pts (np.ndarray): Presentation timestamps sorted ascending: frame ``i`` has
-            ``frame_pts[i]`` (decord's numbering).
-        packet_frame (np.ndarray): Frame index of each packet (decode order).
+            ``frame_pts[i]`` (decord's numbering, less the frames an edit list discards).
+        packet_frame (np.ndarray): Frame index of each packet (decode order); -1 for a
+            packet whose frame an edit list discards.
         keyframe_packets (np.ndarray): Positions in ``packets`` of the keyframe packets.
         avg_fps (float): The stream's average frame rate.
         sequential (bool): Frames are numbered by decoder output order (set when the
@@ -153,9 +157,17 @@ def open_sparse_video(filename: str, num_threads: int = 1) -> SparseVideo:
     # without pts (some AVI streams) falls back to its dts, then to its position
     pts = np.array([p.pts if p.pts is not None else (p.dts if p.dts is not None else i)
                     for i, p in enumerate(packets)], dtype=np.int64)
-    order = np.argsort(pts, kind='stable')
-    packet_frame = np.empty(len(packets), dtype=np.int64)
-    packet_frame[order] = np.arange(len(packets))
+    # packets an MP4 edit list cuts off (flagged discard: a stream-copied cut's lead-in) are
+    # decoded as references but FFmpeg never outputs their frames: they get no number
+    # (frame -1), so every numbered frame can be decoded (decord counts them, but its
+    # front-to-back decode returns the same frames as these)
+    shown = np.array([not getattr(p, 'is_discard', False) for p in packets], dtype=bool)
+    if not shown.any():
+        shown[:] = True
+    numbered = np.flatnonzero(shown)
+    order = numbered[np.argsort(pts[numbered], kind='stable')]
+    packet_frame = np.full(len(packets), -1, dtype=np.int64)
+    packet_frame[order] = np.arange(len(order))
     keyframes = np.array([i for i, p in enumerate(packets) if p.is_keyframe], dtype=np.int64)
     if keyframes.size == 0 or keyframes[0] != 0:
         keyframes = np.concatenate([[0], keyframes]).astype(np.int64)
@@ -368,7 +380,8 @@ class PyAVSparseInit(BaseTransform):
     """Open a video with PyAV and index its frames as decord does (replaces ``DecordInit``).
 
     Demuxes the video stream's packets (no decoding) and numbers the frames by sorted
-    presentation timestamp, so ``total_frames`` equals decord's ``len(VideoReader)``.
+    presentation timestamp, so ``total_frames`` equals decord's ``len(VideoReader)`` (less
+    the frames an MP4 edit list discards, see the module docstring).
 
     Required keys: ``filename``. Added keys: ``video_reader`` (a :class:`SparseVideo`),
     ``total_frames``, ``avg_fps``.
