@@ -22,9 +22,10 @@ presentation timestamp of the video stream, so ``total_frames`` and the sampled 
 identical. One exception: an MP4 whose edit list discards leading frames (a stream-copied
 cut) has those frames left out of the numbering, since FFmpeg never outputs them (decord
 counts them, and its sparse reads of such a file disagree with its own front-to-back
-decode, which returns the frames numbered here). RGB conversion is FFmpeg's ``rgb24`` (swscale), as decord's; the tests compare
-every backend with decord pixel for pixel on the shared real videos and on generated ones
-(B-frames, variable frame rate, a short final GOP).
+decode, which returns the frames numbered here). RGB conversion is FFmpeg's ``rgb24``
+(swscale), as decord's; the tests compare every backend with decord pixel for pixel on the
+shared real videos and on generated ones (B-frames, variable frame rate, a short final GOP,
+an edit list).
 
 Transforms (drop-in replacements, selectable in configs):
 
