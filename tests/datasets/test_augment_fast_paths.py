@@ -5,7 +5,9 @@ solarize-add, brightness) as one composed table with ``cv2.LUT``; the previous p
 every op with Pillow on one PIL image per frame. ``UMTRandomErasing`` fills its box in
 place. Both must give the same pixels as before for the same random draws.
 """
+import os
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from umt_mm.datasets.transforms.rand_augment import (
 )
 from umt_mm.datasets.transforms.random_erasing import UMTRandomErasing
 
+SHARED = Path(os.environ.get('UMT_MM_SHARED', Path(__file__).resolve().parents[3] / 'shared'))
 VALUE_OPS = ['Invert', 'Posterize', 'PosterizeIncreasing', 'Solarize', 'SolarizeIncreasing',
              'SolarizeAdd', 'Brightness', 'BrightnessIncreasing']
 
@@ -155,3 +158,34 @@ def test_erasing_in_place_fill_equals_mean_plus_std_z(mode):
             expected = src.copy()
             expected[top:top + h, left:left + w] = fill
             assert img.dtype == np.float32 and np.array_equal(img, expected)
+
+
+def _band_cases():
+    """RGB frames whose bands hit every branch of Pillow's autocontrast / equalize tables."""
+    rng = np.random.RandomState(11)
+    cases = [rng.randint(0, 256, (23, 31, 3)), rng.randint(40, 90, (23, 31, 3)),
+             np.full((23, 31, 3), 77), np.zeros((23, 31, 3)), np.full((23, 31, 3), 255)]
+    two = np.full((23, 31, 3), 10)
+    two[:3] = 200  # two values per band
+    one_off = np.full((23, 31, 3), 5)
+    one_off[0, 0] = 6  # step 0 in equalize: only one pixel below the top value
+    skewed = rng.randint(0, 256, (23, 31, 3))
+    skewed[:, :, 1] = rng.choice([0, 3, 255], (23, 31), p=[.8, .1, .1])
+    mixed = np.stack([np.full((23, 31), 9), rng.randint(0, 256, (23, 31)),
+                      rng.randint(100, 102, (23, 31))], axis=-1)
+    return [c.astype(np.uint8) for c in cases + [two, one_off, skewed, mixed]]
+
+
+@pytest.mark.parametrize('name,pillow', [('auto_contrast', 'autocontrast'),
+                                         ('equalize', 'equalize')])
+def test_histogram_ops_equal_pillow(name, pillow):
+    from PIL import ImageOps
+    ours, theirs = getattr(ra, name), getattr(ImageOps, pillow)
+    frames = _band_cases()
+    video = SHARED / 'data' / 'videos' / 'test.mp4'
+    if video.is_file():
+        import decord
+        frames += list(decord.VideoReader(str(video)).get_batch([0, 150]).asnumpy())
+    for frame in frames:
+        for img in (Image.fromarray(frame), Image.fromarray(frame[..., 0])):  # RGB and L
+            np.testing.assert_array_equal(np.asarray(ours(img)), np.asarray(theirs(img)))

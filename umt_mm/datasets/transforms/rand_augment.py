@@ -162,9 +162,39 @@ def rotate(img: Image.Image, degrees: float, resample: int, fillcolor: tuple) ->
     return img.rotate(degrees, resample=resample, fillcolor=fillcolor)
 
 
+def _histograms(img: Image.Image) -> np.ndarray:
+    """``(bands, 256)`` int64 histograms of an ``L`` or ``RGB`` image (Pillow's)."""
+    return np.asarray(img.histogram(), dtype=np.int64).reshape(-1, 256)
+
+
+def _apply_table(img: Image.Image, table: np.ndarray) -> Image.Image:
+    """Apply a ``(bands, 256)`` integer table with ``Image.point``."""
+    return img.point(table.reshape(-1).tolist())
+
+
 def auto_contrast(img: Image.Image) -> Image.Image:
-    """``ImageOps.autocontrast``."""
-    return ImageOps.autocontrast(img)
+    """``ImageOps.autocontrast`` (no cutoff): each band's range stretched to 0-255.
+
+    The table is Pillow's, built with numpy instead of a Python loop: per band, ``lo`` and
+    ``hi`` the lowest and highest values present, ``int(v * scale + offset)`` clipped to
+    [0, 255] with ``scale = 255.0 / (hi - lo)``, ``offset = -lo * scale`` (the same double
+    operations), the identity where ``hi <= lo``.
+    """
+    if img.mode not in ('L', 'RGB'):
+        return ImageOps.autocontrast(img)
+    hist = _histograms(img)
+    values = np.arange(256, dtype=np.float64)
+    table = np.empty(hist.shape, dtype=np.int64)
+    for band, h in enumerate(hist):
+        present = np.flatnonzero(h)
+        lo, hi = (int(present[0]), int(present[-1])) if present.size else (255, 0)
+        if hi <= lo:
+            table[band] = np.arange(256)
+            continue
+        scale = 255.0 / (hi - lo)
+        offset = -lo * scale
+        table[band] = np.clip(np.trunc(values * scale + offset), 0, 255)
+    return _apply_table(img, table)
 
 
 def invert(img: Image.Image) -> Image.Image:
@@ -173,8 +203,25 @@ def invert(img: Image.Image) -> Image.Image:
 
 
 def equalize(img: Image.Image) -> Image.Image:
-    """``ImageOps.equalize``."""
-    return ImageOps.equalize(img)
+    """``ImageOps.equalize``: Pillow's table, built with numpy (integer arithmetic).
+
+    Per band: ``step = (count - count of the highest value present) // 255``; the identity
+    where at most one value is present or ``step`` is 0; otherwise ``table[i] =
+    (step // 2 + number of pixels below i) // step``.
+    """
+    if img.mode not in ('L', 'RGB'):
+        return ImageOps.equalize(img)
+    hist = _histograms(img)
+    table = np.empty(hist.shape, dtype=np.int64)
+    for band, h in enumerate(hist):
+        present = np.flatnonzero(h)
+        step = (int(h.sum()) - int(h[present[-1]])) // 255 if present.size > 1 else 0
+        if not step:
+            table[band] = np.arange(256)
+            continue
+        below = np.concatenate(([0], np.cumsum(h)[:-1]))
+        table[band] = (step // 2 + below) // step
+    return _apply_table(img, table)
 
 
 def solarize(img: Image.Image, thresh: int) -> Image.Image:
@@ -660,8 +707,19 @@ class UMTRandAugment(BaseTransform):
                              f'shape {frame.shape} dtype {frame.dtype}')
         if not steps:
             return frame.copy()
-        arr: np.ndarray | None = np.ascontiguousarray(frame)
-        img = None
+        out = self._run_steps(np.ascontiguousarray(frame), steps)
+        if isinstance(out, Image.Image):
+            return np.array(out, dtype=np.uint8)
+        return out if out is not frame else out.copy()
+
+    def _run_steps(self, image: np.ndarray | Image.Image,
+                   steps: Sequence) -> np.ndarray | Image.Image:
+        """Apply steps to a contiguous uint8 RGB array or an RGB PIL image.
+
+        Converts only between runs of Pillow and table steps; returns the array or the
+        PIL image the last step left (the input itself when ``steps`` is empty).
+        """
+        arr, img = (image, None) if isinstance(image, np.ndarray) else (None, image)
         for step in steps:
             if isinstance(step, np.ndarray):
                 if arr is None:
@@ -674,9 +732,7 @@ class UMTRandAugment(BaseTransform):
                     arr = None
                 img = apply_op(img, step.name, step.args, resample=step.resample,
                                fill=self.fill)
-        if arr is None:
-            return np.array(img, dtype=np.uint8)
-        return arr if arr is not frame else arr.copy()
+        return img if arr is None else arr
 
     def transform(self, results: dict) -> dict:
         """Apply one RandAugment draw to every frame of ``results['imgs']``.
