@@ -122,8 +122,11 @@ def test_recipe_matches_spec_table(name):
     assert [t['type'] for t in pipe[:3]] == ['DecordInit', 'UMTSampleFrames', 'DecordDecode']
     assert pipe[1].clip_len == frames and pipe[1].style == style
     assert not pipe[1].get('test_mode', False)
-    assert _transform(pipe, 'UMTRandAugment').policy == 'rand-m7-n4-mstd0.5-inc1'
-    rrc = _transform(pipe, 'UMTRandomResizedCrop')
+    # RandAugment then the random resized crop, fused (same draws and pixels)
+    fused = _transform(pipe, 'UMTRandAugmentCrop')
+    augment, rrc = fused.rand_augment, fused.crop
+    assert augment.policy == 'rand-m7-n4-mstd0.5-inc1' and augment.translate_const == 100
+    assert augment.get('interpolation', 'bicubic') == 'bicubic'
     assert tuple(rrc.area_range) == (0.08, 1.0)
     assert tuple(rrc.aspect_ratio_range) == (0.75, 1.3333)
     assert rrc.to_float32  # the reference interpolates the crop in float
@@ -137,7 +140,7 @@ def test_recipe_matches_spec_table(name):
     erase = _transform(pipe, 'UMTRandomErasing')
     assert erase.erase_prob == 0.25 and erase.mode == 'pixel'
     order = [t['type'] for t in pipe]
-    assert order.index('UMTRandAugment') < order.index('UMTRandomResizedCrop') < \
+    assert order.index('DecordDecode') < order.index('UMTRandAugmentCrop') < \
         order.index('Resize') < order.index('UMTRandomErasing') < order.index('FormatShape')
 
     val = cfg.val_dataloader.dataset.pipeline

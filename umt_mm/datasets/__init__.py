@@ -8,6 +8,7 @@ from .transforms import (
                          UMTCenterCrop,
                          UMTMultiCrop,
                          UMTRandAugment,
+                         UMTRandAugmentCrop,
                          UMTRandomErasing,
                          UMTRandomResizedCrop,
                          UMTSampleFrames,
@@ -18,8 +19,8 @@ from .video_list_validation import AnnotationError, read_label_map, read_video_l
 
 __all__ = ['VideoFolderDataset', 'make_toy_video_dataset', 'build_k710_lists', 'K710ListReport',
            'UMTSampleFrames',
-           'UMTRandAugment', 'UMTRandomErasing', 'UMTRandomResizedCrop', 'UMTShortSideResize',
-           'UMTCenterCrop', 'UMTMultiCrop',
+           'UMTRandAugment', 'UMTRandAugmentCrop', 'UMTRandomErasing', 'UMTRandomResizedCrop',
+           'UMTShortSideResize', 'UMTCenterCrop', 'UMTMultiCrop',
            'UMTAVADataset', 'UMTSampleAVAFrames', 'UMTHSVColorJitter',
            'SkipBadVideos', 'BadVideoError', 'AnnotationError', 'read_video_list',
            'read_label_map', 'SparseRepeatAugDataset', 'RawframeRepeatAugDataset']

@@ -13,10 +13,13 @@ train_pipeline = [
     dict(type='UMTSampleFrames', clip_len=8, style='kinetics'),
     dict(type='DecordDecode'),
     # on the decoded frames at their native size, the same ops for every frame
-    dict(type='UMTRandAugment', policy='rand-m7-n4-mstd0.5-inc1', translate_const=100,
-         interpolation='bicubic'),
-    dict(type='UMTRandomResizedCrop', area_range=(0.08, 1.0),
-         aspect_ratio_range=(0.75, 1.3333), to_float32=True),
+    # = UMTRandAugment then UMTRandomResizedCrop (the reference's order, draws and pixels),
+    # computing only the pixels the crop keeps (docs/data_pipeline.md)
+    dict(type='UMTRandAugmentCrop',
+         rand_augment=dict(policy='rand-m7-n4-mstd0.5-inc1', translate_const=100,
+                           interpolation='bicubic'),
+         crop=dict(area_range=(0.08, 1.0), aspect_ratio_range=(0.75, 1.3333),
+                   to_float32=True)),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),
     # pixel-mode erasing, one box shared by all frames (float32 output)

@@ -2,6 +2,7 @@
 from .color_jitter import UMTGroupColorJitter
 from .decoding import DecordSparseDecode, PyAVSparseDecode, PyAVSparseInit  # issue 17
 from .rand_augment import UMTRandAugment
+from .rand_augment_crop import UMTRandAugmentCrop
 from .random_erasing import UMTRandomErasing
 from .spatial import (
     UMTCenterCrop,
@@ -13,7 +14,7 @@ from .spatial import (
 from .umt_sampling import UMTSampleFrames, kinetics_sparse_indices, ssv2_indices, tsn_indices
 
 __all__ = ['UMTSampleFrames', 'kinetics_sparse_indices', 'ssv2_indices', 'tsn_indices',
-           'UMTRandAugment',
+           'UMTRandAugment', 'UMTRandAugmentCrop',
            'UMTRandomErasing', 'UMTRandomResizedCrop', 'UMTShortSideResize', 'UMTCenterCrop',
            'UMTMultiCrop', 'UMTPILResize', 'UMTGroupColorJitter',
            'PyAVSparseInit', 'PyAVSparseDecode', 'DecordSparseDecode']

@@ -1,0 +1,200 @@
+"""``UMTRandAugmentCrop`` equals ``UMTRandAugment`` then ``UMTRandomResizedCrop``.
+
+Same random draws (the generators' states after the call are compared), same crop keys,
+same pixels: on random and smooth frames and on real video frames, for the recipes'
+policy and for dense policies that put every op kind before and after the others, and
+for hand-made op sequences covering each way the fused path splits a clip.
+"""
+import copy
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from umt_mm.datasets.transforms.rand_augment import (
+    SampledOp,
+    UMTRandAugment,
+    apply_op,
+    compile_ops,
+)
+from umt_mm.datasets.transforms.rand_augment_crop import (
+    UMTRandAugmentCrop,
+    affine_data,
+    augment_crop,
+)
+from umt_mm.datasets.transforms.spatial import UMTRandomResizedCrop
+
+SHARED = Path(os.environ.get('UMT_MM_SHARED', Path(__file__).resolve().parents[3] / 'shared'))
+BICUBIC = int(Image.Resampling.BICUBIC)
+BILINEAR = int(Image.Resampling.BILINEAR)
+NEAREST = int(Image.Resampling.NEAREST)
+
+
+def random_frames(n=3, h=40, w=56, seed=0):
+    return list(np.random.RandomState(seed).randint(0, 256, (n, h, w, 3)).astype(np.uint8))
+
+
+def smooth_frames(n=3, h=40, w=56, seed=0):
+    """Gradients with flat patches: bicubic values land on and near integers."""
+    rng = np.random.RandomState(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    frames = []
+    for _ in range(n):
+        f = np.stack([(x * rng.uniform(1, 4) + y * rng.uniform(0, 2)) % 256,
+                      np.full((h, w), rng.randint(0, 256)),
+                      (y * 6) % 256], axis=-1)
+        f[h // 3:h // 2, w // 4:w // 2] = rng.randint(0, 256, 3)
+        frames.append(f.astype(np.uint8))
+    return frames
+
+
+def two_step(results, aug_cfg, crop_cfg):
+    results = UMTRandAugment(**aug_cfg)(results)
+    return UMTRandomResizedCrop(**crop_cfg)(results)
+
+
+def assert_same_call(frames, seed, aug_cfg, crop_cfg):
+    """Run both with the same seeds; compare outputs, crop keys and generator states."""
+    base = dict(imgs=frames, img_shape=frames[0].shape[:2], crop_quadruple=np.array(
+        [0.1, 0.0, 0.8, 1.0], np.float32))
+    random.seed(seed)
+    np.random.seed(seed)
+    expected = two_step(copy.deepcopy(base), aug_cfg, crop_cfg)
+    states = random.getstate(), np.random.get_state()[1].copy()
+    random.seed(seed)
+    np.random.seed(seed)
+    inputs = [f.copy() for f in frames]
+    got = UMTRandAugmentCrop(aug_cfg, crop_cfg)(dict(copy.deepcopy(base), imgs=inputs))
+    assert random.getstate() == states[0]
+    assert (np.random.get_state()[1] == states[1]).all()
+    assert all((a == b).all() for a, b in zip(inputs, frames))  # input frames untouched
+    assert (got['crop_bbox'] == expected['crop_bbox']).all()
+    assert got['img_shape'] == expected['img_shape']
+    np.testing.assert_array_equal(got['crop_quadruple'], expected['crop_quadruple'])
+    assert len(got['imgs']) == len(expected['imgs'])
+    for a, b in zip(got['imgs'], expected['imgs']):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    return got
+
+
+@pytest.mark.parametrize('policy,interpolation', [
+    ('rand-m7-n4-mstd0.5-inc1', 'bicubic'),   # the recipes'
+    ('rand-m9-n8-mstd1.0-inc1', 'random'),    # dense: every op kind before and after others
+    ('rand-m10-n6-mstd0.5-inc0', 'bilinear'),
+])
+@pytest.mark.parametrize('make_frames', [random_frames, smooth_frames])
+def test_equals_two_step_on_synthetic_frames(policy, interpolation, make_frames):
+    aug_cfg = dict(policy=policy, interpolation=interpolation)
+    for seed in range(40):
+        frames = make_frames(seed=seed)
+        assert_same_call(frames, seed, aug_cfg, dict(to_float32=seed % 2 == 0))
+
+
+def test_equals_two_step_on_real_video_frames():
+    video = SHARED / 'data' / 'videos' / 'test.mp4'
+    if not video.is_file():
+        pytest.skip(f'shared sample video not found: {video} (set UMT_MM_SHARED)')
+    import decord
+    frames = list(decord.VideoReader(str(video)).get_batch([0, 97, 211]).asnumpy())
+    for seed in range(12):
+        for policy in ('rand-m7-n4-mstd0.5-inc1', 'rand-m9-n8-mstd1.0-inc1'):
+            assert_same_call(frames, seed, dict(policy=policy), dict(to_float32=True))
+
+
+def op(name, *args, resample=BICUBIC):
+    return SampledOp(name, tuple(args), 7.0, resample)
+
+
+SEQUENCES = {
+    'geometric then neighbourhood ops (margin 2)': [
+        op('Rotate', 17.3), op('Sharpness', 1.8), op('Color', 0.4), op('Sharpness', 0.2)],
+    'statistics op after the geometric one': [op('ShearX', 0.21), op('AutoContrast')],
+    'geometric op after statistics ops': [
+        op('Equalize'), op('Contrast', 1.6), op('TranslateXRel', -0.31), op('Posterize', 3)],
+    'two geometric ops': [op('ShearY', -0.17), op('Solarize', 100), op('TranslateYRel', 0.2),
+                          op('Sharpness', 1.5)],
+    'value and colour ops only': [op('Posterize', 2), op('Color', 1.7), op('Invert'),
+                                  op('Sharpness', 0.3)],
+    'nearest filter (whole frame)': [op('Rotate', -11.0, resample=NEAREST), op('Color', 0.5)],
+    'bilinear filter': [op('ShearX', -0.28, resample=BILINEAR), op('Brightness', 1.3)],
+    'rotation by 180 degrees (a transpose)': [op('Rotate', 180.0), op('Sharpness', 1.9)],
+    'absolute translations': [op('TranslateX', 13.7), op('TranslateY', -9.2)],
+    'no ops': [],
+}
+
+
+@pytest.mark.parametrize('name', sorted(SEQUENCES))
+def test_every_split_of_a_clip_equals_the_whole_frame_path(name):
+    aug = UMTRandAugment()
+    steps = compile_ops(SEQUENCES[name])
+    frames = random_frames(2, 37, 52, seed=7) + smooth_frames(1, 37, 52, seed=7)
+    boxes = [(0, 0, 52, 37), (0, 0, 9, 6), (43, 31, 52, 37), (5, 11, 40, 30), (1, 1, 51, 36),
+             (20, 0, 21, 37)]
+    for frame in frames:
+        whole = aug._apply_steps(frame, steps)
+        for left, top, right, bottom in boxes:
+            got = augment_crop(aug, frame, steps, (left, top, right, bottom))
+            np.testing.assert_array_equal(got, whole[top:bottom, left:right], err_msg=str(
+                (name, (left, top, right, bottom))))
+            assert not np.shares_memory(got, frame) and got.flags.writeable
+
+
+@pytest.mark.parametrize('size', [(56, 40), (48, 48)])
+def test_affine_data_is_the_map_pillow_applies(size):
+    img = Image.fromarray(random_frames(1, size[1], size[0], seed=1)[0])
+    ops = [op('ShearX', 0.13), op('ShearY', -0.29), op('TranslateXRel', 0.37),
+           op('TranslateYRel', -0.11), op('TranslateX', 4.5), op('TranslateY', -7.25),
+           op('Rotate', 23.0), op('Rotate', -359.5), op('Rotate', 90.0)]
+    for o in ops:
+        expected = np.asarray(apply_op(img, o.name, o.args, resample=o.resample))
+        data = affine_data(o, *size)
+        if data is None:  # Pillow transposes a square frame by 90 degrees
+            assert o.args[0] == 90.0 and size[0] == size[1]
+            continue
+        got = np.asarray(img.transform(size, Image.Transform.AFFINE, data,
+                                       resample=o.resample, fillcolor=(128, 128, 128)))
+        np.testing.assert_array_equal(got, expected, err_msg=o.name)
+    assert affine_data(op('Rotate', 0.0), *size) is None
+    assert affine_data(op('Rotate', 540.0), *size) is None
+    with pytest.raises(ValueError, match="'Color' is not a geometric op"):
+        affine_data(op('Color', 1.0), *size)
+
+
+def test_build_repr_unfused_and_errors():
+    from mmaction.registry import TRANSFORMS
+
+    import umt_mm  # noqa: F401
+    cfg = dict(type='UMTRandAugmentCrop',
+               rand_augment=dict(policy='rand-m7-n4-mstd0.5-inc1', translate_const=100),
+               crop=dict(area_range=(0.08, 1.0), aspect_ratio_range=(0.75, 1.3333),
+                         to_float32=True))
+    t = TRANSFORMS.build(cfg)
+    assert isinstance(t, UMTRandAugmentCrop)
+    assert t.unfused() == [
+        dict(type='UMTRandAugment', policy='rand-m7-n4-mstd0.5-inc1', translate_const=100),
+        dict(type='UMTRandomResizedCrop', area_range=(0.08, 1.0),
+             aspect_ratio_range=(0.75, 1.3333), to_float32=True)]
+    assert repr(t).startswith("UMTRandAugmentCrop(rand_augment=UMTRandAugment(policy='rand-m7")
+    with pytest.raises(ValueError, match='lazy'):
+        UMTRandAugmentCrop(crop=dict(lazy=True))
+    frames = random_frames(2)
+    with pytest.raises(ValueError, match=r'does not match img_shape \(30, 56\)'):
+        t(dict(imgs=frames, img_shape=(30, 56)))
+    with pytest.raises(ValueError, match='not inside the 56x40 frame'):
+        augment_crop(t.rand_augment, frames[0], [], (0, 0, 57, 40))
+
+
+def test_uint8_output_without_to_float32_is_a_new_array_per_frame():
+    frames = random_frames(2, seed=3)
+    random.seed(5)
+    np.random.seed(5)
+    out = UMTRandAugmentCrop(crop=dict(to_float32=False))(
+        dict(imgs=frames, img_shape=(40, 56)))['imgs']
+    assert all(o.dtype == np.uint8 and not np.shares_memory(o, f) for o, f in zip(out, frames))
+    assert all(o.flags.writeable for o in out)  # as the two transforms' crops
+    with pytest.raises(ValueError, match='expects H x W x 3 uint8 RGB frames'):
+        augment_crop(UMTRandAugment(), frames[0].astype(np.float32), [], (0, 0, 5, 5))
