@@ -81,6 +81,15 @@ def test_data_stages_and_variants(repo_root):
     assert ours == ['PyAVSparseInit', 'UMTSampleFrames', 'PyAVSparseDecode']
     frames = [t['type'] for t in bench.variant_pipeline(pipeline, 'frames')[:2]]
     assert frames == ['UMTSampleFrames', 'RawFrameDecode']
+    # ours: RandAugment and the crop fused; the reference: whole-frame RandAugment, then crop
+    assert [t['type'] for t in bench.variant_pipeline(pipeline, 'pyav_sparse')][3] == \
+        'UMTRandAugmentCrop'
+    reference = bench.variant_pipeline(pipeline, 'reference')
+    assert [t['type'] for t in reference[:5]] == [
+        'DecordInit', 'UMTSampleFrames', 'DecordDecode', 'UMTRandAugment',
+        'UMTRandomResizedCrop']
+    assert reference[3]['policy'] == 'rand-m7-n4-mstd0.5-inc1'
+    assert reference[4]['to_float32'] and reference[4]['area_range'] == (0.08, 1.0)
     assert bench.recipe_pipeline('pretrain', repo_root)[1] == 1
     with pytest.raises(ValueError, match='variant must be one of'):
         bench.variant_pipeline(pipeline, 'nvdec')

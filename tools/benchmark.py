@@ -630,12 +630,21 @@ def recipe_pipeline(recipe: str, root=None) -> tuple[list, int]:
 
 
 def variant_pipeline(pipeline: list, variant: str) -> list:
-    """Swap the decoding transforms of a (decord) recipe pipeline for ``variant``'s."""
+    """Swap the decoding transforms of a (decord) recipe pipeline for ``variant``'s.
+
+    The ``reference`` variant also computes as the reference does after decoding:
+    ``UMTRandAugmentCrop`` (RandAugment and the crop fused, the same draws and pixels)
+    becomes its two steps, RandAugment on whole frames then the crop.
+    """
     if variant not in DATA_VARIANTS:
         raise ValueError(f'variant must be one of {sorted(DATA_VARIANTS)}, got {variant!r}')
     out = []
     for t in pipeline:
         t = dict(t)
+        if t['type'] == 'UMTRandAugmentCrop' and variant == 'reference':
+            from umt_mm.datasets.transforms.rand_augment_crop import UMTRandAugmentCrop
+            out.extend(UMTRandAugmentCrop(t.get('rand_augment'), t.get('crop')).unfused())
+            continue
         if t['type'] == 'DecordInit':
             if variant == 'pyav_sparse':
                 t = dict(type='PyAVSparseInit')
@@ -798,6 +807,10 @@ def data_benchmark(args: argparse.Namespace) -> dict:
 
     import umt_mm  # noqa: F401
     init_default_scope('mmaction')
+    # as in the recipes' data workers: env_cfg.mp_cfg.opencv_num_threads=0 (MMEngine sets it
+    # before the loader forks); cv2's own threads would add their overhead to the CPU time
+    import cv2
+    cv2.setNumThreads(0)
     recipes = args.data_recipes.split(',') if args.data_recipes else list(DATA_RECIPES)
     results: dict = dict(cpu_description(), torch_threads=torch.get_num_threads())
     with tempfile.TemporaryDirectory(prefix='umt_data_bench_') as work:
