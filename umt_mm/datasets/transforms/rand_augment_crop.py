@@ -1,4 +1,4 @@
-"""RandAugment and the random resized crop in one step, computing only the kept pixels.
+"""RandAugment and the random resized crop in one step, with fewer pixels computed.
 
 The UMT / VideoMAE fine-tuning pipelines apply RandAugment to whole frames and then keep a
 random crop of 8-100 % of their area (``UMTRandAugment`` then ``UMTRandomResizedCrop``).
@@ -10,23 +10,22 @@ the box: the box depends on the frame size only) and then computes:
 * every op up to the last whole-frame one on the whole frame, as before. Whole-frame ops
   are the geometric ones (an output pixel reads input pixels anywhere) and the statistics
   ops (``AutoContrast``, ``Equalize``: histograms; ``Contrast``: the mean grey level);
-* the last geometric op, when no statistics op follows it, only for the region the crop
-  needs, with Pillow's own transform: the output region ``(x0, y0)``-``(x1, y1)`` of the
-  affine map ``(a, b, c, d, e, f)`` is the affine map ``(a, b, c + a x0 + b y0, d, e,
-  f + d x0 + e y0)`` of an image of the region's size;
-* the ops after it (per-value tables, ``Color``, ``Sharpness``) on that region only; each
-  ``Sharpness`` (a 3 x 3 filter that copies the image border) widens the region by one pixel
-  so the kept pixels see the same neighbours.
+* the last geometric op, when no statistics op follows it, only on the rectangle from the
+  frame's origin to the crop's far corner. Pillow computes the source position of output
+  pixel ``(x, y)`` as ``a (x + .5) + b (y + .5) + c`` (and likewise for y) from the pixel's
+  position in the output image, so an output image of that rectangle's size gets every
+  coordinate, and so every pixel, of the whole frame's output bit for bit. A rectangle
+  starting elsewhere would need the map shifted, which changes the rounding of the
+  coordinates (a bicubic value near an integer can then truncate the other way), except for
+  a pure translation whose shifted offset ``c + x0`` is an exact double: then the one
+  addition Pillow does gives the same double, and the rectangle starts at the crop;
+* the ops after it (per-value tables, ``Color``, ``Sharpness``) on the crop only, widened by
+  one pixel per ``Sharpness`` (a 3 x 3 filter that copies the image border) so the kept
+  pixels see the same neighbours.
 
-Exactness: everything but the shifted affine map is the same computation on the same
-values. In the shifted map, Pillow evaluates ``a (x' + 0.5) + b (y' + 0.5) + c'`` instead of
-``a (x + 0.5) + b (y + 0.5) + c``: the same source coordinate up to one rounding of a double
-(~1e-13 px). An axis whose coefficients are integers (the zero-fraction axis of shears and
-translations) is computed exactly; on the other axis the bicubic value moves by ~1e-11 and
-could only change its uint8 truncation if it lay that close to an integer.
-``tests/datasets/test_rand_augment_crop.py`` compares the output with the two-step pipeline
-on real and random frames for every op kind, and ``docs/benchmarks.md`` gives the check at
-scale (no differing pixel in ~5e8 values).
+``tests/datasets/test_rand_augment_crop.py`` compares the output, the crop keys and the
+generators' states with the two transforms on random, smooth and real frames and for every
+way a clip splits; ``docs/benchmarks.md`` gives the check at scale and the time saved.
 """
 from __future__ import annotations
 
@@ -256,13 +255,14 @@ def augment_crop(aug: UMTRandAugment, frame: np.ndarray, steps: Sequence,
 
 @TRANSFORMS.register_module()
 class UMTRandAugmentCrop(BaseTransform):
-    """``UMTRandAugment`` then ``UMTRandomResizedCrop``, computing only the kept pixels.
+    """``UMTRandAugment`` then ``UMTRandomResizedCrop``, with fewer pixels computed.
 
     The same random draws in the same order as the two transforms (the clip's ops, then
-    the crop box) and the same pixels (see :mod:`.rand_augment_crop` for how and the
-    tests for the check); the bicubic transform of the last geometric op and the ops
-    after it run on the crop's region only. On the K400 train pipeline of 340x256 videos
-    this takes about a third off the augmentation (``docs/benchmarks.md``).
+    the crop box) and the same pixels (see :mod:`.rand_augment_crop` for how, and the
+    tests); the bicubic transform of the last geometric op runs on the rectangle from the
+    origin to the crop's far corner and the ops after it on the crop only. On the K400
+    train pipeline of 340x256 videos this takes about a fifth off the augmentation stage
+    (``docs/benchmarks.md``).
 
     Result keys are those of ``UMTRandomResizedCrop`` (``crop_bbox``, ``img_shape``,
     ``crop_quadruple``, boxes); ``imgs`` becomes a list of the augmented crops (float32
