@@ -22,6 +22,7 @@ from umt_mm.datasets.transforms.rand_augment import (
 )
 from umt_mm.datasets.transforms.rand_augment_crop import (
     UMTRandAugmentCrop,
+    _exact_origin,
     affine_data,
     augment_crop,
 )
@@ -198,3 +199,15 @@ def test_uint8_output_without_to_float32_is_a_new_array_per_frame():
     assert all(o.flags.writeable for o in out)  # as the two transforms' crops
     with pytest.raises(ValueError, match='expects H x W x 3 uint8 RGB frames'):
         augment_crop(UMTRandAugment(), frames[0].astype(np.float32), [], (0, 0, 5, 5))
+
+
+def test_exact_origin_is_the_largest_exact_shift():
+    from fractions import Fraction
+
+    rng = np.random.RandomState(0)
+    offsets = list(rng.uniform(-160, 160, 200)) + [0.0, 3.0, -7.0, 0.5, 127.999, -0.1, 1e-9]
+    for offset in offsets:
+        for start in (0, 1, 37, 340):
+            exact = [o for o in range(start + 1)
+                     if Fraction(offset) + o == Fraction(offset + o)]
+            assert _exact_origin(offset, start) == max(exact), (offset, start)

@@ -30,7 +30,6 @@ way a clip splits; ``docs/benchmarks.md`` gives the check at scale and the time 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -101,11 +100,14 @@ def _is_op(step, names: frozenset) -> bool:
 
 
 def _exact_origin(offset: float, start: int) -> int:
-    """The largest ``o <= start`` (>= 0) for which ``offset + o`` is exact in double."""
-    for origin in range(start, 0, -1):
-        if Fraction(offset) + origin == Fraction(offset + origin):
-            return origin
-    return 0
+    """The largest ``o`` in ``[0, start]`` for which ``offset + o`` is exact in double.
+
+    With ``offset = n / 2**k`` in lowest terms (``n`` odd when ``k > 0``), ``offset + o =
+    (n + o 2**k) / 2**k`` has the same denominator, so it is a double exactly when
+    ``|n + o 2**k| < 2**53``.
+    """
+    num, den = float(offset).as_integer_ratio()
+    return max(0, min(int(start), (2 ** 53 - 1 - num) // den))
 
 
 class CropPlan(NamedTuple):
