@@ -277,3 +277,36 @@ def test_testing_runs_are_left_alone(toy_videos, tmp_path):
     runner = Runner.from_cfg(_tiny_recipe(name, toy_videos, tmp_path / 'test', batch=2))
     EffectiveBatchLRHook().before_run(runner)
     assert isinstance(runner.optim_wrapper, dict) and isinstance(runner._train_loop, dict)
+
+
+class DeepSpeedStrategy:
+    """Stands for MMEngine's strategy (the hook reads its type name and ``config``)."""
+
+    def __init__(self, **config):
+        self.config = config
+
+
+def test_deepspeed_accumulation_counts_in_the_effective_batch():
+    """DeepSpeed accumulates in its engine: gradient_accumulation_steps of the strategy."""
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.optim import OptimWrapper
+
+    from umt_mm.engine.hooks.lr_scaling_hook import EffectiveBatchLRHook
+
+    param = torch.nn.Parameter(torch.zeros(2))
+    wrapper = OptimWrapper(torch.optim.AdamW([param], lr=1e-3))
+    dataset = SimpleNamespace(num_repeats=2)
+    runner = SimpleNamespace(
+        train_dataloader=SimpleNamespace(batch_size=16, dataset=dataset), world_size=4,
+        optim_wrapper=wrapper, param_schedulers=[],
+        strategy=DeepSpeedStrategy(gradient_accumulation_steps=4),
+        auto_scale_lr=dict(enable=True, base_batch_size=16 * 16 * 2))
+    assert effective_batch(runner) == EffectiveBatch(4, 16, 2, 4)
+    EffectiveBatchLRHook().before_run(runner)
+    # MMEngine's DeepSpeed strategy scales nothing: the hook applies the whole factor, 1 here
+    # (4 processes x 16 x 2 repeats x 4 accumulated = the official 16 x 16 x 2)
+    assert wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(1e-3)
+    runner.strategy = DeepSpeedStrategy()  # no accumulation set: DeepSpeed's default 1
+    assert effective_batch(runner).accumulation == 1

@@ -40,7 +40,8 @@ class EffectiveBatch:
         repeats (int): Augmented samples per video (``RepeatAugDataset.num_repeats``,
             the reference's ``--num_sample``); 1 without repeated augmentation.
         accumulation (int): Iterations per optimizer step
-            (``optim_wrapper.accumulative_counts``, the reference's ``--update_freq``).
+            (``optim_wrapper.accumulative_counts``, or the DeepSpeed strategy's
+            ``gradient_accumulation_steps``; the reference's ``--update_freq``).
     """
 
     processes: int
@@ -105,9 +106,16 @@ def effective_batch(runner) -> EffectiveBatch:
         raise ValueError('EffectiveBatchLRHook: cannot tell the batch size of the training '
                          f'dataloader ({type(loader).__name__})')
     accumulation = 1
-    wrappers = _optim_wrappers(runner)
-    if wrappers:
-        accumulation = int(getattr(wrappers[0], '_accumulative_counts', 1) or 1)
+    strategy = getattr(runner, 'strategy', None)
+    if type(strategy).__name__ == 'DeepSpeedStrategy':
+        # DeepSpeed accumulates inside its engine (strategy gradient_accumulation_steps);
+        # its optim wrapper has no accumulative_counts
+        accumulation = int((getattr(strategy, 'config', None) or {}).get(
+            'gradient_accumulation_steps', 1) or 1)
+    else:
+        wrappers = _optim_wrappers(runner)
+        if wrappers:
+            accumulation = int(getattr(wrappers[0], '_accumulative_counts', 1) or 1)
     return EffectiveBatch(processes=int(runner.world_size), batch=int(batch),
                           repeats=_dataset_repeats(loader.dataset), accumulation=accumulation)
 
