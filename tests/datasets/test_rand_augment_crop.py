@@ -211,3 +211,13 @@ def test_exact_origin_is_the_largest_exact_shift():
             exact = [o for o in range(start + 1)
                      if Fraction(offset) + o == Fraction(offset + o)]
             assert _exact_origin(offset, start) == max(exact), (offset, start)
+
+
+def test_every_op_has_a_locality_class():
+    """Each RandAugment op is geometric, statistics, neighbourhood or per-pixel (an op of no
+    class would be treated as a statistics op: computed on the whole frame)."""
+    from umt_mm.datasets.transforms import rand_augment as ra
+    from umt_mm.datasets.transforms import rand_augment_crop as rac
+    classes = [ra._GEOMETRIC_OPS, rac.STATISTICS_OPS, rac.NEIGHBOURHOOD_OPS, rac.PIXEL_OPS]
+    for name in ra.NAME_TO_OP:
+        assert sum(name in c for c in classes) == 1, name

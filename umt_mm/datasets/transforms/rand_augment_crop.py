@@ -37,13 +37,16 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 from PIL import Image
 
-from .rand_augment import _GEOMETRIC_OPS, SampledOp, UMTRandAugment, compile_ops
+from .rand_augment import _GEOMETRIC_OPS, _VALUE_OPS, SampledOp, UMTRandAugment, compile_ops
 from .spatial import UMTRandomResizedCrop
 
 #: Ops whose output depends on statistics of the whole image.
 STATISTICS_OPS = frozenset(['AutoContrast', 'Equalize', 'Contrast', 'ContrastIncreasing'])
 #: Ops reading the 3 x 3 neighbourhood (``ImageFilter.SMOOTH``); they copy the border.
 NEIGHBOURHOOD_OPS = frozenset(['Sharpness', 'SharpnessIncreasing'])
+#: Ops whose output pixel depends on the same input pixel only (the per-value tables and
+#: ``Color``'s blend with the pixel's own grey level).
+PIXEL_OPS = _VALUE_OPS | frozenset(['Color', 'ColorIncreasing'])
 #: Filters Pillow computes with its generic transform (coordinates in double per pixel);
 #: ``NEAREST`` takes fixed-point fast paths and is left on the whole frame.
 _GENERIC_FILTERS = frozenset([int(Image.Resampling.BILINEAR), int(Image.Resampling.BICUBIC)])
@@ -154,8 +157,10 @@ def plan_augment_crop(steps: Sequence, width: int, height: int,
     steps = list(steps)
     last_geometric = max((i for i, s in enumerate(steps) if _is_op(s, _GEOMETRIC_OPS)),
                          default=-1)
-    last_statistics = max((i for i, s in enumerate(steps) if _is_op(s, STATISTICS_OPS)),
-                          default=-1)
+    # statistics ops, and any op not known to be local, need their whole input
+    local = _GEOMETRIC_OPS | NEIGHBOURHOOD_OPS | PIXEL_OPS
+    last_statistics = max((i for i, s in enumerate(steps)
+                           if isinstance(s, SampledOp) and s.name not in local), default=-1)
     region_op, data = None, None
     if last_statistics > last_geometric:
         split = last_statistics + 1  # its statistics need every pixel of its input
@@ -218,7 +223,7 @@ def apply_crop_plan(aug: UMTRandAugment, frame: np.ndarray, plan: CropPlan,
         ox, oy = plan.origin
         region = whole.transform(plan.size, Image.Transform.AFFINE, plan.data,
                                  resample=plan.region_op.resample, fillcolor=aug.fill)
-        if (ox, oy, x1, y1) != (x0, y0, x1, y1):
+        if (ox, oy) != (x0, y0):
             region = region.crop((x0 - ox, y0 - oy, x1 - ox, y1 - oy))
     elif isinstance(whole, Image.Image):
         region = whole.crop((x0, y0, x1, y1))
