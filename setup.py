@@ -1,6 +1,9 @@
 """Build hook: ship configs, tools and the model index inside the package (``umt_mm/.mim``).
 
-Metadata and dependencies live in setup.cfg. This file only adds what OpenMMLab's ``mim``
+Metadata and dependencies live in setup.cfg. This file adds the optional C kernel of the
+training augmentation (``umt_mm._affine_bicubic``: Pillow's bicubic affine transform on a
+rectangle, see ``umt_mm/datasets/transforms/rand_augment_crop.py``; without a C compiler the
+install goes on and the same pixels come from Pillow) and what OpenMMLab's ``mim``
 expects in an installed package (as MMAction2's ``setup.py`` does): ``umt_mm/.mim/`` holds
 ``configs``, ``tools``, ``action_detection`` and ``model-index.yml`` -- symlinks to the
 checkout for editable installs (``pip install -e .``), copies for wheels and sdists. With it,
@@ -12,9 +15,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 MIM_ITEMS = ('configs', 'tools', 'action_detection', 'model-index.yml')
+EXTENSIONS = [
+    # -ffp-contract=off: no fused multiply-add, so the doubles are Pillow's (x86-64 wheels)
+    Extension('umt_mm._affine_bicubic', ['umt_mm/_ext/affine_bicubic.c'],
+              extra_compile_args=['-O3', '-ffp-contract=off'], optional=True),
+]
 
 
 def add_mim_extension() -> None:
@@ -46,4 +54,4 @@ def add_mim_extension() -> None:
 
 if __name__ == '__main__':
     add_mim_extension()
-    setup()
+    setup(ext_modules=EXTENSIONS)

@@ -812,7 +812,9 @@ def data_benchmark(args: argparse.Namespace) -> dict:
     import cv2
     cv2.setNumThreads(0)
     recipes = args.data_recipes.split(',') if args.data_recipes else list(DATA_RECIPES)
-    results: dict = dict(cpu_description(), torch_threads=torch.get_num_threads())
+    from umt_mm.datasets.transforms.rand_augment_crop import kernel_available
+    results: dict = dict(cpu_description(), torch_threads=torch.get_num_threads(),
+                         augment_kernel=kernel_available())
     with tempfile.TemporaryDirectory(prefix='umt_data_bench_') as work:
         sets = prepare_data_sets(work, args.data_generated, args.data_frames,
                                  None if args.data_no_shared else args.data_shared,
@@ -866,7 +868,8 @@ def data_benchmark(args: argparse.Namespace) -> dict:
                 results[f'{recipe}/{set_name}/{variant}'] = values
     print(f"CPU: {results['cpu_model']}, {results['cpu_cores']} cores, capability "
           f"{results['cpu_capability']}, load average at start {results['load_average']}, "
-          f"torch threads {results['torch_threads']}")
+          f"torch threads {results['torch_threads']}, UMTRandAugmentCrop's C kernel "
+          f"{'used' if results['augment_kernel'] else 'not built: Pillow'}")
     print('clips/s per core = clips / CPU seconds of this process (all threads); a K400/SSv2 '
           'train clip is one decode and `repeats` augmentations. Stage times: CPU ms per clip.')
     print()

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from umt_mm.datasets.transforms import rand_augment_crop as rac
 from umt_mm.datasets.transforms.rand_augment import (
     SampledOp,
     UMTRandAugment,
@@ -25,6 +26,7 @@ from umt_mm.datasets.transforms.rand_augment_crop import (
     _exact_origin,
     affine_data,
     augment_crop,
+    kernel_available,
 )
 from umt_mm.datasets.transforms.spatial import UMTRandomResizedCrop
 
@@ -50,6 +52,18 @@ def smooth_frames(n=3, h=40, w=56, seed=0):
         f[h // 3:h // 2, w // 4:w // 2] = rng.randint(0, 256, 3)
         frames.append(f.astype(np.uint8))
     return frames
+
+
+@pytest.fixture(params=['kernel', 'pillow'])
+def path(request, monkeypatch):
+    """Run a test with the C kernel (as installed) and with Pillow alone."""
+    if request.param == 'kernel':
+        assert kernel_available(), (
+            'umt_mm._affine_bicubic is not built or differs from Pillow here (pip install -e . '
+            'builds it; it needs a C compiler and the Python headers)')
+    else:
+        monkeypatch.setattr(rac, '_KERNEL_OK', False)
+    return request.param
 
 
 def two_step(results, aug_cfg, crop_cfg):
@@ -88,14 +102,14 @@ def assert_same_call(frames, seed, aug_cfg, crop_cfg):
     ('rand-m10-n6-mstd0.5-inc0', 'bilinear'),
 ])
 @pytest.mark.parametrize('make_frames', [random_frames, smooth_frames])
-def test_equals_two_step_on_synthetic_frames(policy, interpolation, make_frames):
+def test_equals_two_step_on_synthetic_frames(policy, interpolation, make_frames, path):
     aug_cfg = dict(policy=policy, interpolation=interpolation)
     for seed in range(40):
         frames = make_frames(seed=seed)
         assert_same_call(frames, seed, aug_cfg, dict(to_float32=seed % 2 == 0))
 
 
-def test_equals_two_step_on_real_video_frames():
+def test_equals_two_step_on_real_video_frames(path):
     video = SHARED / 'data' / 'videos' / 'test.mp4'
     if not video.is_file():
         pytest.skip(f'shared sample video not found: {video} (set UMT_MM_SHARED)')
@@ -129,7 +143,7 @@ SEQUENCES = {
 
 
 @pytest.mark.parametrize('name', sorted(SEQUENCES))
-def test_every_split_of_a_clip_equals_the_whole_frame_path(name):
+def test_every_split_of_a_clip_equals_the_whole_frame_path(name, path):
     aug = UMTRandAugment()
     steps = compile_ops(SEQUENCES[name])
     frames = random_frames(2, 37, 52, seed=7) + smooth_frames(1, 37, 52, seed=7)
@@ -221,3 +235,58 @@ def test_every_op_has_a_locality_class():
     classes = [ra._GEOMETRIC_OPS, rac.STATISTICS_OPS, rac.NEIGHBOURHOOD_OPS, rac.PIXEL_OPS]
     for name in ra.NAME_TO_OP:
         assert sum(name in c for c in classes) == 1, name
+
+
+def test_kernel_equals_pillow_on_any_rectangle():
+    """The C kernel gives Pillow's bicubic transform at absolute positions: random, smooth
+    and real frames, every geometric op kind (and fractions exactly 0), any rectangle."""
+    assert kernel_available(), 'umt_mm._affine_bicubic is not built (pip install -e .)'
+    kernel = rac._affine_bicubic
+    rng = np.random.RandomState(0)
+    frames = random_frames(3, 29, 41, seed=1) + smooth_frames(3, 29, 41, seed=2)
+    video = SHARED / 'data' / 'videos' / 'test.mp4'
+    if video.is_file():
+        import decord
+        frames.append(decord.VideoReader(str(video)).get_batch([120]).asnumpy()[0])
+    names = ['ShearX', 'ShearY', 'TranslateXRel', 'TranslateYRel', 'Rotate', 'TranslateX',
+             'TranslateY']
+    for trial in range(400):
+        frame = frames[trial % len(frames)]
+        height, width = frame.shape[:2]
+        name = names[trial % len(names)]
+        arg = dict(Rotate=rng.uniform(-40, 40), ShearX=rng.uniform(-.3, .3),
+                   ShearY=rng.uniform(-.3, .3)).get(name, rng.uniform(-.45, .45))
+        if name in ('TranslateX', 'TranslateY'):
+            arg = float(rng.randint(-9, 9)) if trial % 2 else rng.uniform(-9, 9)
+        if trial % 5 == 0 and name.startswith('Shear'):
+            arg = 0.3  # the clipped magnitude: many coordinates on the pixel grid
+        data = affine_data(op(name, arg), width, height)
+        if data is None:
+            continue
+        fill = tuple(int(v) for v in rng.randint(0, 256, 3))
+        whole = np.asarray(Image.fromarray(frame).transform(
+            (width, height), Image.Transform.AFFINE, data, resample=BICUBIC, fillcolor=fill))
+        x0, y0 = rng.randint(0, width), rng.randint(0, height)
+        x1, y1 = rng.randint(x0 + 1, width + 1), rng.randint(y0 + 1, height + 1)
+        out = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+        kernel.transform(np.ascontiguousarray(frame), out, tuple(map(float, data)), x0, y0,
+                         fill)
+        np.testing.assert_array_equal(out, whole[y0:y1, x0:x1], err_msg=f'{name} {arg}')
+    with pytest.raises(ValueError, match='H x W x 3 uint8'):
+        kernel.transform(np.zeros((4, 4), np.uint8), np.zeros((2, 2, 3), np.uint8),
+                         (1., 0., 0., 0., 1., 0.), 0, 0, (0, 0, 0))
+    with pytest.raises(ValueError, match='H x W x 3 uint8'):
+        kernel.transform(np.zeros((4, 4, 3), np.float32), np.zeros((2, 2, 3), np.uint8),
+                         (1., 0., 0., 0., 1., 0.), 0, 0, (0, 0, 0))
+
+
+def test_a_kernel_that_differs_from_pillow_is_not_used(monkeypatch):
+    monkeypatch.setattr(rac, '_KERNEL_OK', None)
+    monkeypatch.setattr(rac, '_kernel_matches_pillow', lambda: False)
+    with pytest.warns(UserWarning, match='does not reproduce Pillow'):
+        assert not kernel_available()
+    plan = rac.plan_augment_crop([op('ShearX', 0.1)], 40, 30, (5, 5, 20, 20))
+    assert not plan.kernel and plan.origin == (0, 0) and plan.size == (20, 20)
+    monkeypatch.setattr(rac, '_KERNEL_OK', None)
+    monkeypatch.setattr(rac, '_affine_bicubic', None)  # not built: Pillow, no warning
+    assert not kernel_available()

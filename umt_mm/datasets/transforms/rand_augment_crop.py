@@ -23,13 +23,24 @@ the box: the box depends on the frame size only) and then computes:
   one pixel per ``Sharpness`` (a 3 x 3 filter that copies the image border) so the kept
   pixels see the same neighbours.
 
+With the C kernel ``umt_mm._affine_bicubic`` (built by ``pip install -e .`` where a C
+compiler is found; ``umt_mm/_ext/affine_bicubic.c``) the bicubic geometric ops are computed
+by the same double arithmetic as Pillow's (``ImagingGenericTransform`` with
+``bicubic_filter32RGB``) at absolute output positions: the last one on the crop's region
+only, whatever its position, the earlier ones on the whole frame, and where one fraction is
+exactly 0 (shears, translations) from the one row or column of taps Pillow's 4 x 4
+evaluation reduces to. :func:`kernel_available` compares it with Pillow once per process and
+it is used only when equal; otherwise everything above runs on Pillow.
+
 ``tests/datasets/test_rand_augment_crop.py`` compares the output, the crop keys and the
 generators' states with the two transforms on random, smooth and real frames and for every
-way a clip splits; ``docs/benchmarks.md`` gives the check at scale and the time saved.
+way a clip splits, with and without the kernel, and the kernel with Pillow on random
+rectangles; ``docs/benchmarks.md`` gives the check at scale and the time saved.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -47,9 +58,15 @@ NEIGHBOURHOOD_OPS = frozenset(['Sharpness', 'SharpnessIncreasing'])
 #: Ops whose output pixel depends on the same input pixel only (the per-value tables and
 #: ``Color``'s blend with the pixel's own grey level).
 PIXEL_OPS = _VALUE_OPS | frozenset(['Color', 'ColorIncreasing'])
+try:  # Pillow's bicubic affine transform on any rectangle (setup.py builds it where it can)
+    from umt_mm import _affine_bicubic
+except ImportError:  # no C compiler at install time: the same pixels come from Pillow
+    _affine_bicubic = None
+
 #: Filters Pillow computes with its generic transform (coordinates in double per pixel);
 #: ``NEAREST`` takes fixed-point fast paths and is left on the whole frame.
 _GENERIC_FILTERS = frozenset([int(Image.Resampling.BILINEAR), int(Image.Resampling.BICUBIC)])
+_BICUBIC = int(Image.Resampling.BICUBIC)
 
 
 def affine_data(op: SampledOp, width: int, height: int) -> tuple | None:
@@ -98,6 +115,53 @@ def affine_data(op: SampledOp, width: int, height: int) -> tuple | None:
     return tuple(m)
 
 
+_KERNEL_OK: bool | None = None
+
+
+def _kernel_matches_pillow() -> bool:
+    """Compare the C kernel with Pillow on small images for every geometric op kind."""
+    rng = np.random.RandomState(0)
+    height, width = 23, 37
+    noise = rng.randint(0, 256, (height, width, 3)).astype(np.uint8)
+    ramp = (np.add.outer(np.arange(height) * 7, np.arange(width) * 3) % 256).astype(np.uint8)
+    ops = [SampledOp(name, (arg, ), 7.0, int(Image.Resampling.BICUBIC)) for name, arg in (
+        ('ShearX', 0.3), ('ShearX', -0.1234567), ('ShearY', 0.2876543), ('Rotate', 17.3),
+        ('Rotate', -29.9), ('TranslateXRel', 0.4321), ('TranslateYRel', -0.45),
+        ('TranslateX', 3.0))]
+    for frame in (noise, np.repeat(ramp[..., None], 3, axis=2)):
+        for op in ops:
+            data = tuple(float(v) for v in affine_data(op, width, height))
+            whole = np.asarray(Image.fromarray(frame).transform(
+                (width, height), Image.Transform.AFFINE, data, resample=op.resample,
+                fillcolor=(128, 128, 128)))
+            for x0, y0, x1, y1 in ((0, 0, width, height), (5, 3, 30, 21), (36, 22, 37, 23)):
+                out = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+                _affine_bicubic.transform(frame, out, data, x0, y0, (128, 128, 128))
+                if not np.array_equal(out, whole[y0:y1, x0:x1]):
+                    return False
+    return True
+
+
+def kernel_available() -> bool:
+    """Whether the C kernel (``umt_mm._affine_bicubic``) is built and gives Pillow's pixels.
+
+    Checked once per process against Pillow itself (a few milliseconds); a kernel that
+    differs (a Pillow or a compiler that evaluates the doubles otherwise, e.g. with fused
+    multiply-adds) is not used, with one warning.
+
+    Returns:
+        bool: True when :func:`apply_crop_plan` computes the rectangle with the kernel.
+    """
+    global _KERNEL_OK
+    if _KERNEL_OK is None:
+        _KERNEL_OK = _affine_bicubic is not None and _kernel_matches_pillow()
+        if _affine_bicubic is not None and not _KERNEL_OK:
+            warnings.warn('umt_mm._affine_bicubic does not reproduce Pillow ' +
+                          Image.__version__ + ' on this machine; UMTRandAugmentCrop '
+                          'uses Pillow (the same pixels, slower)', stacklevel=2)
+    return _KERNEL_OK
+
+
 def _is_op(step, names: frozenset) -> bool:
     return isinstance(step, SampledOp) and step.name in names
 
@@ -126,6 +190,9 @@ class CropPlan(NamedTuple):
         region (tuple[int, int, int, int]): ``(x0, y0, x1, y1)``, the crop box with one
             pixel more on each side per ``Sharpness`` in ``suffix`` (within the frame).
         box (tuple[int, int, int, int]): The crop ``(left, top, right, bottom)``.
+        kernel (bool): Bicubic geometric ops are computed by the C kernel: those of
+            ``prefix`` on the whole frame, a bicubic ``region_op`` on the region only (at
+            its absolute positions, the unshifted map); otherwise by Pillow.
     """
 
     prefix: list
@@ -136,10 +203,12 @@ class CropPlan(NamedTuple):
     suffix: list
     region: tuple
     box: tuple
+    kernel: bool = False
 
 
 def plan_augment_crop(steps: Sequence, width: int, height: int,
-                      box: tuple[int, int, int, int]) -> CropPlan:
+                      box: tuple[int, int, int, int],
+                      use_kernel: bool | None = None) -> CropPlan:
     """Split a clip's compiled ``steps`` into whole-frame and region work for ``box``.
 
     Args:
@@ -147,6 +216,8 @@ def plan_augment_crop(steps: Sequence, width: int, height: int,
         width (int): Frame width.
         height (int): Frame height.
         box (tuple[int, int, int, int]): ``(left, top, right, bottom)`` inside the frame.
+        use_kernel (bool, optional): Compute a bicubic ``region_op`` with the C kernel.
+            Defaults to None (:func:`kernel_available`).
 
     Returns:
         CropPlan: The plan (see the module docstring).
@@ -177,8 +248,14 @@ def plan_augment_crop(steps: Sequence, width: int, height: int,
     x0, y0 = max(0, left - margin), max(0, top - margin)
     x1, y1 = min(width, right + margin), min(height, bottom + margin)
     origin, size = (0, 0), (width, height)
+    kernel = kernel_available() if use_kernel is None else bool(use_kernel)
     if region_op is None:
         prefix = steps[:split]
+    elif kernel and region_op.resample == _BICUBIC:
+        # the kernel computes any rectangle at its absolute positions: just the region
+        prefix = steps[:last_geometric]
+        origin, size = (x0, y0), (x1 - x0, y1 - y0)
+        data = tuple(float(v) for v in data)
     else:
         prefix = steps[:last_geometric]
         # Pillow computes the source of output pixel (x, y) of a w x h image from
@@ -193,7 +270,28 @@ def plan_augment_crop(steps: Sequence, width: int, height: int,
             data = (a, b, c + origin[0], d, e, f + origin[1])
         size = (x1 - origin[0], y1 - origin[1])
     return CropPlan(prefix, region_op, data, origin, size, suffix, (x0, y0, x1, y1),
-                    (left, top, right, bottom))
+                    (left, top, right, bottom), kernel)
+
+
+def _run_whole(aug: UMTRandAugment, image, steps: Sequence, kernel: bool):
+    """``aug._run_steps`` on the whole frame, bicubic geometric ops by the kernel if asked."""
+    if not kernel:
+        return aug._run_steps(image, steps)
+    pending: list = []
+    for step in steps:
+        if _is_op(step, _GEOMETRIC_OPS) and step.resample == _BICUBIC:
+            image = aug._run_steps(image, pending)
+            pending = []
+            source = np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+            data = affine_data(step, source.shape[1], source.shape[0])
+            if data is not None:
+                image = np.empty_like(source)
+                _affine_bicubic.transform(source, image, tuple(float(v) for v in data), 0, 0,
+                                          aug.fill)
+                continue
+            image = source
+        pending.append(step)
+    return aug._run_steps(image, pending)
 
 
 def apply_crop_plan(aug: UMTRandAugment, frame: np.ndarray, plan: CropPlan,
@@ -216,8 +314,12 @@ def apply_crop_plan(aug: UMTRandAugment, frame: np.ndarray, plan: CropPlan,
     x0, y0, x1, y1 = plan.region
     left, top, right, bottom = plan.box
     frame = np.ascontiguousarray(frame)
-    whole = aug._run_steps(frame, plan.prefix)  # an array or a PIL image
-    if plan.region_op is not None:
+    whole = _run_whole(aug, frame, plan.prefix, plan.kernel)  # an array or a PIL image
+    if plan.kernel and plan.region_op is not None and plan.region_op.resample == _BICUBIC:
+        source = np.ascontiguousarray(np.asarray(whole, dtype=np.uint8))
+        region = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+        _affine_bicubic.transform(source, region, plan.data, x0, y0, aug.fill)
+    elif plan.region_op is not None:
         if isinstance(whole, np.ndarray):
             whole = Image.fromarray(whole)
         ox, oy = plan.origin
@@ -266,10 +368,11 @@ class UMTRandAugmentCrop(BaseTransform):
 
     The same random draws in the same order as the two transforms (the clip's ops, then
     the crop box) and the same pixels (see :mod:`.rand_augment_crop` for how, and the
-    tests); the bicubic transform of the last geometric op runs on the rectangle from the
-    origin to the crop's far corner and the ops after it on the crop only. On the K400
-    train pipeline of 340x256 videos this takes about a fifth off the augmentation stage
-    (``docs/benchmarks.md``).
+    tests); the bicubic transform of the last geometric op runs on the crop's region only
+    (the C kernel) or on the rectangle from the origin to the crop's far corner (Pillow),
+    and the ops after it on the crop only. On the K400 train pipeline of 340x256 videos
+    this halves the augmentation stage with the kernel, and takes about a fifth off it
+    without (``docs/benchmarks.md``).
 
     Result keys are those of ``UMTRandomResizedCrop`` (``crop_bbox``, ``img_shape``,
     ``crop_quadruple``, boxes); ``imgs`` becomes a list of the augmented crops (float32
@@ -342,4 +445,4 @@ class UMTRandAugmentCrop(BaseTransform):
 
 
 __all__ = ['UMTRandAugmentCrop', 'CropPlan', 'affine_data', 'apply_crop_plan', 'augment_crop',
-           'plan_augment_crop']
+           'kernel_available', 'plan_augment_crop']
