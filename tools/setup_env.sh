@@ -9,7 +9,8 @@
 #   also from a fresh clone on the same machine;
 # * installs the rest of the pinned OpenMMLab stack and openmim, re-pins
 #   setuptools>=77,<82 (openmim's openxlab downgrades it; 82 removed pkg_resources);
-# * installs this package in editable mode with its test extras.
+# * installs this package in editable mode with its test extras (building its optional C
+#   extension, umt_mm._affine_bicubic; a change of its source re-installs).
 # A finished install is recorded in .venv/.umt_mm_setup; a second run then takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,8 @@ PIP="$VENV/bin/python -m pip"
 STAMP="$VENV/.umt_mm_setup"
 say() { printf '[umt_mm setup] %s\n' "$*"; }
 
-want=$(cat setup.cfg setup.py MANIFEST.in pyproject.toml tools/setup_env.sh | sha256sum | cut -c1-16)
+want=$(cat setup.cfg setup.py MANIFEST.in pyproject.toml tools/setup_env.sh umt_mm/_ext/*.c | \
+  sha256sum | cut -c1-16)
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -L umt_mm/.mim/tools && \
       -e "$VENV/lib/python3.11/site-packages/umt_mm" ]] && \
    "$VENV/bin/python" -c 'import umt_mm, mmcv.ops' 2>/dev/null; then
