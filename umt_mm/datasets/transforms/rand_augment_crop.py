@@ -205,6 +205,16 @@ class CropPlan(NamedTuple):
     box: tuple
     kernel: bool = False
 
+    @property
+    def region_by_kernel(self) -> bool:
+        """bool: ``region_op`` is computed by the kernel (at ``origin``, unshifted map)."""
+        return _by_kernel(self.kernel, self.region_op)
+
+
+def _by_kernel(kernel: bool, op: SampledOp | None) -> bool:
+    """Whether ``op`` (a geometric op, or None) is computed by the C kernel."""
+    return kernel and op is not None and op.resample == _BICUBIC
+
 
 def plan_augment_crop(steps: Sequence, width: int, height: int,
                       box: tuple[int, int, int, int],
@@ -251,7 +261,7 @@ def plan_augment_crop(steps: Sequence, width: int, height: int,
     kernel = kernel_available() if use_kernel is None else bool(use_kernel)
     if region_op is None:
         prefix = steps[:split]
-    elif kernel and region_op.resample == _BICUBIC:
+    elif _by_kernel(kernel, region_op):
         # the kernel computes any rectangle at its absolute positions: just the region
         prefix = steps[:last_geometric]
         origin, size = (x0, y0), (x1 - x0, y1 - y0)
@@ -277,19 +287,19 @@ def _run_whole(aug: UMTRandAugment, image, steps: Sequence, kernel: bool):
     """``aug._run_steps`` on the whole frame, bicubic geometric ops by the kernel if asked."""
     if not kernel:
         return aug._run_steps(image, steps)
+    frame_height, frame_width = image.shape[:2]  # every op keeps the frame size
     pending: list = []
     for step in steps:
-        if _is_op(step, _GEOMETRIC_OPS) and step.resample == _BICUBIC:
-            image = aug._run_steps(image, pending)
-            pending = []
-            source = np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
-            data = affine_data(step, source.shape[1], source.shape[0])
-            if data is not None:
+        if _is_op(step, _GEOMETRIC_OPS) and _by_kernel(True, step):
+            data = affine_data(step, frame_width, frame_height)
+            if data is not None:  # else Pillow copies or transposes
+                image = aug._run_steps(image, pending)
+                pending = []
+                source = np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
                 image = np.empty_like(source)
                 _affine_bicubic.transform(source, image, tuple(float(v) for v in data), 0, 0,
                                           aug.fill)
                 continue
-            image = source
         pending.append(step)
     return aug._run_steps(image, pending)
 
@@ -315,7 +325,7 @@ def apply_crop_plan(aug: UMTRandAugment, frame: np.ndarray, plan: CropPlan,
     left, top, right, bottom = plan.box
     frame = np.ascontiguousarray(frame)
     whole = _run_whole(aug, frame, plan.prefix, plan.kernel)  # an array or a PIL image
-    if plan.kernel and plan.region_op is not None and plan.region_op.resample == _BICUBIC:
+    if plan.region_by_kernel:
         source = np.ascontiguousarray(np.asarray(whole, dtype=np.uint8))
         region = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
         _affine_bicubic.transform(source, region, plan.data, x0, y0, aug.fill)
