@@ -198,34 +198,18 @@ def read_video_list(ann_file: str | Path,
 def read_label_map(path: str | Path, num_classes: int | None = None) -> list[str]:
     """Read a label map (one class name per line) and check it against ``num_classes``.
 
+    The one reader is :func:`umt_mm.data.read_label_map`; ``path`` may also name a
+    bundled label map (``'k400'``, ``'sthv2'``...).
+
     Args:
-        path (str | Path): The label map.
+        path (str | Path): The label map, or a bundled label map's name.
         num_classes (int, optional): The head's number of classes. Defaults to None.
 
     Returns:
         list[str]: The class names, in label order.
     """
-    path = str(path)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'label map {path} does not exist')
-    with open(path, encoding='utf-8') as f:
-        lines = f.read().splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(lines, start=1):
-        name = line.strip()
-        if not name:
-            raise AnnotationError(f'{path}:{number}: empty class name')
-        if name in seen:
-            raise AnnotationError(f'{path}:{number}: class {name!r} repeats line {seen[name]}')
-        seen[name] = number
-        names.append(name)
-    if num_classes is not None and len(names) != num_classes:
-        raise AnnotationError(f'{path}:{len(lines) + 1}: the label map has {len(names)} '
-                              f'classes but the model head has num_classes={num_classes}')
-    return names
+    from ..data import read_label_map as read
+    return read(path, num_classes)
 
 
 def check_class_names(classes: Sequence[str] | str, num_classes: int | None,
