@@ -56,7 +56,9 @@ def convert(args: argparse.Namespace) -> None:
         diff = [f'{k} {found[k]} (--arch {args.arch}: {arch[k]})'
                 for k in ('patch_size', 'width', 'layers', 'output_dim') if found[k] != arch[k]]
         grid = arch['resolution'] // arch['patch_size']
-        if found['grid'] != grid:
+        target = (args.input_resolution or (196 if arch['patch_size'] == 14 else 224)
+                  ) // arch['patch_size']
+        if found['grid'] not in (grid, target):  # target: a file this tool wrote
             diff.append(f"positional grid {found['grid']}x{found['grid']} (--arch {args.arch}: "
                         f'{grid}x{grid})')
         if diff:

@@ -7,7 +7,10 @@
 #   Data, schedule, options and the rest as the B/16 recipe.
 #
 # Teacher weights: any CLIP file, e.g. OpenAI's released ViT-L-14.pt (the format is detected;
-# its 16x16 position table is resized to 14x14 on load, as the reference does).
+# its 16x16 position table is resized to 14x14 on load, as the reference does), or the file
+#   python tools/convert_clip_checkpoint.py ViT-L-14.pt clip_l14_196.pth --arch l14 \
+#       --input-resolution 196
+# writes (its table already 14x14).
 # Continue from the official pretrained student:
 #   python tools/convert_umt_checkpoint.py l16_ptk710_f8_res224.pth \
 #       checkpoints/umt-large-p16_k710-pre_distiller.pth --kind pretrain --keep-alignment-heads

@@ -455,3 +455,75 @@ def test_tool_checks_the_336_preset_grid(repo_root, tmp_path, clip_files, capsys
     assert 'is not a CLIP-L14_336' in result.stderr
     assert '(--arch l14_336: 24x24)' in result.stderr
     assert not (tmp_path / 'out.pth').exists()
+
+
+# ----------------------------------------------------------------------------------------
+# the documented L/14 flow: convert once at 196 px, point the L/16 pretraining config at it
+# ----------------------------------------------------------------------------------------
+L14_SMALL = dict(patch_size=14, width=64, layers=2, heads=2, output_dim=32, resolution=224)
+L16_PRETRAIN = ('configs/pretrain/'
+                'umt-large-p16-res224_clip-l14-distill_32xb64-u8-201e_kinetics710-rgb.py')
+
+
+def test_l14_teacher_written_by_the_converter_loads_in_the_l16_config(
+        repo_root, tmp_path, capsys, monkeypatch):
+    """docs/checkpoints.md: ``convert_clip_checkpoint.py ViT-L-14.pt clip_l14_196.pth --arch l14
+    --input-resolution 196``, then ``teacher_checkpoint`` of the L/16 pretraining config.
+
+    The ``'l14'`` preset is shrunk (patch 14 and the 224 px table of ViT-L/14, 64 channels,
+    2 blocks) so that an OpenAI-layout TorchScript file of that layout is cheap to write.
+    """
+    from mmengine.config import Config
+
+    from umt_mm.models.backbones import clip_teacher
+    monkeypatch.setitem(clip_teacher.ARCH_PRESETS, 'l14', L14_SMALL)
+    model = _randomise(OpenAICLIP(width=64, layers=2, heads=2, patch=14, out=32, size=224))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        traced = torch.jit.trace(model, torch.randn(1, 3, 224, 224)).half()  # as released
+    src = tmp_path / 'ViT-L-14.pt'
+    torch.jit.save(traced, str(src))
+    assert model.visual.positional_embedding.shape[0] == 16 * 16 + 1
+
+    out = tmp_path / 'clip_l14_196.pth'
+    result = _run_tool(repo_root, capsys, src, out, '--arch', 'l14', '--input-resolution', 196)
+    assert result.returncode == 0, result.stderr
+    saved = torch.load(out, weights_only=True)
+    assert saved['state_dict']['positional_embedding'].shape == (14 * 14 + 1, 64)
+
+    cfg = Config.fromfile(repo_root / L16_PRETRAIN)
+    assert cfg.model.teacher.arch == 'l14' and cfg.model.teacher.input_resolution == 196
+    cfg.merge_from_dict({  # --cfg-options: the converted file, a tiny student
+        'teacher_checkpoint': str(out),
+        'model.teacher.init_cfg.checkpoint': str(out),
+        'model.teacher.num_return_layers': 2, 'model.num_return_layers': 2,
+        'model.align_dims': 32})
+    cfg.model.encoder.arch = dict(embed_dims=64, depth=2, num_heads=2, mlp_ratio=4.0)
+    from mmaction.registry import MODELS
+    distiller = MODELS.build(cfg.model)
+    distiller.init_weights()
+
+    direct = CLIPVisionTeacher(arch='l14', input_resolution=196, num_return_layers=2,
+                               init_cfg=dict(type='Pretrained', checkpoint=str(src)))
+    direct.init_weights()
+    for key, value in direct.state_dict().items():
+        assert torch.equal(distiller.teacher.state_dict()[key], value), key
+    clip = torch.randn(1, 3, 2, 224, 224)
+    features, cls_attn = distiller.teacher(clip)
+    expected_features, expected_attn = direct(clip)
+    assert features.shape == (2, 1, 2 * 14 * 14, 32)
+    assert torch.equal(features, expected_features)
+    assert torch.equal(cls_attn, expected_attn)
+
+
+def test_l14_teacher_rejects_a_table_of_neither_grid(tmp_path, monkeypatch):
+    """A table that is neither the preset's (16x16) nor the teacher's (14x14 at 196 px)."""
+    from umt_mm.models.backbones import clip_teacher
+    monkeypatch.setitem(clip_teacher.ARCH_PRESETS, 'l14', L14_SMALL)
+    model = _randomise(OpenAICLIP(width=64, layers=2, heads=2, patch=14, out=32, size=336))
+    path = tmp_path / 'vit_l14_336.pth'
+    torch.save(model.state_dict(), path)
+    teacher = CLIPVisionTeacher(arch='l14', input_resolution=196, num_return_layers=1)
+    with pytest.raises(ValueError,
+                       match=r'577 rows \(24x24 patches \+ CLS\).*14x14 \+ CLS = 197'):
+        teacher.load_checkpoint(path)

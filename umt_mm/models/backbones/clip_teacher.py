@@ -249,7 +249,9 @@ class CLIPVisionTeacher(BaseModule):
             reference's ``clip_l14_336``, 577 positions) or a dict with ``patch_size``,
             ``width``, ``layers``, ``output_dim`` and optionally ``heads`` (default
             ``width // 64``). A preset checks that a checkpoint's positional table is the
-            one of its weights (14x14, 16x16 or 24x24 patches). Defaults to 'b16'.
+            one of its weights (14x14, 16x16 or 24x24 patches) or one already resized to
+            ``input_resolution`` (as ``tools/convert_clip_checkpoint.py`` writes it).
+            Defaults to 'b16'.
         input_resolution (int, optional): Side the clip is encoded at (196 for L/14 in UMT);
             clips of another size are bicubically resized to it (``F.interpolate`` on
             ``[B, C*T, H, W]``, ``align_corners=False``) and the checkpoint's positional
@@ -440,7 +442,10 @@ class CLIPVisionTeacher(BaseModule):
                              f'{arch})')
         if self.weights_resolution is not None:
             grid = self.weights_resolution // self.patch_size
-            if arch['grid'] != grid:
+            # the preset's own table, or one already resized to this teacher's grid (what
+            # tools/convert_clip_checkpoint.py --input-resolution writes, e.g. L/14 at 196:
+            # 14x14 + CLS)
+            if arch['grid'] not in (grid, self.grid):
                 others = [n for n, p in ARCH_PRESETS.items() if n != self.arch_name and
                           p['patch_size'] == self.patch_size and p['width'] == self.width and
                           p['resolution'] // self.patch_size == arch['grid']]
@@ -450,8 +455,9 @@ class CLIPVisionTeacher(BaseModule):
                     f"{source}: the checkpoint's positional table has {arch['grid'] ** 2 + 1} "
                     f"rows ({arch['grid']}x{arch['grid']} patches + CLS), but arch="
                     f"'{self.arch_name}' is the CLIP trained at {self.weights_resolution} px "
-                    f'({grid}x{grid} + CLS = {grid * grid + 1} rows): another checkpoint? '
-                    f'Use {hint}')
+                    f'({grid}x{grid} + CLS = {grid * grid + 1} rows; a table converted for '
+                    f'input_resolution={self.input_resolution} has {self.grid}x{self.grid} + '
+                    f'CLS = {self.grid ** 2 + 1}): another checkpoint? Use {hint}')
         state = dict(state)
         state['positional_embedding'] = resize_clip_positional_embedding(
             state['positional_embedding'], self.grid)
