@@ -1,7 +1,9 @@
 """Load a state dict into a model with one report of every key that does not match."""
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -135,3 +137,53 @@ def load_state_dict_reporting(module: nn.Module, state_dict: dict, strict: bool 
 
 
 load_state_dict_reporting._umt_mm_report = True
+
+
+def apply_checkpoint_load_report() -> bool:
+    """Report every missing, unexpected and mis-shaped key of ``load_from`` / ``--resume``.
+
+    MMEngine 0.10.7's ``load_from`` is always non-strict (``Runner.load_or_resume`` passes
+    no ``strict``) and reports shape mismatches in torch's wording among other text.
+    :func:`load_state_dict_reporting` replaces ``mmengine.runner.checkpoint.load_state_dict``:
+    one report listing the three kinds of key; ``strict`` raises it, non-strict logs it as
+    a warning saying which parameters keep their initial values. ``Runner.load_checkpoint``
+    takes ``strict`` from the config key ``load_from_strict`` (default False) when the
+    caller gives none, and ``load_from_trusted = True`` (default False) lets it read a file
+    with arbitrary pickled objects (otherwise refused by the weights-only load). Applied by
+    ``import umt_mm``; switch: ``UMT_MM_DISABLE_FIXES=checkpoint_load_report``.
+
+    Returns:
+        bool: Whether the patch was installed.
+    """
+    import mmengine.runner.checkpoint as ckpt_mod
+    from mmengine.runner import Runner
+
+    if getattr(ckpt_mod.load_state_dict, '_umt_mm_report', False):
+        return True
+    ckpt_mod.load_state_dict = load_state_dict_reporting
+    original = Runner.load_checkpoint
+
+    @functools.wraps(original)
+    def load_checkpoint(self, filename, map_location='cpu', strict=None,
+                        revise_keys=[(r'^module.', '')]):  # noqa: B006 (MMEngine's default)
+        if strict is None:
+            strict = bool(self.cfg.get('load_from_strict', False)) if self.cfg else False
+        if not (self.cfg and self.cfg.get('load_from_trusted', False)):
+            return original(self, filename, map_location=map_location, strict=strict,
+                            revise_keys=revise_keys)
+        logging.getLogger(__name__).warning(
+            'umt_mm: load_from_trusted: %s is unpickled without the weights-only check; only '
+            'for files you trust', filename)
+        previous = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
+        os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'  # read by each torch.load
+        try:
+            return original(self, filename, map_location=map_location, strict=strict,
+                            revise_keys=revise_keys)
+        finally:
+            if previous is None:
+                os.environ.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+            else:
+                os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = previous
+
+    Runner.load_checkpoint = load_checkpoint
+    return True

@@ -35,7 +35,7 @@ Transforms (drop-in replacements, selectable in configs):
   ``skip_frame``); replaces ``DecordDecode`` after ``DecordInit``.
 
 Errors name the file (``RuntimeError('<file>: ...')``) as umt_mm's decord fix does
-(:func:`umt_mm.compat.fix_video_errors_name_the_file`), so ``SkipBadVideos`` counts them.
+(:mod:`umt_mm.compat.video_errors`), so ``SkipBadVideos`` counts them.
 """
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ class BadVideoReportHook(Hook):
                       action=action, videos=videos)
         out_dir = self.out_dir or runner.work_dir
         path = osp.join(out_dir, f'bad_videos_{split}.json')
-        from umt_mm.compat import write_atomically
+        from umt_mm.engine.atomic_writes import write_atomically
         write_atomically(json.dumps(report, indent=2).encode(), path)
         level = logging.WARNING if videos else logging.INFO
         listed = ''.join(f'\n  {v["filename"]}: {v["reason"]}' for v in videos)

@@ -125,7 +125,7 @@ class ExactResumeHook(Hook):
     seed (``randomness=dict(seed=..., deterministic=True)``). Checkpoint by iterations so
     that a killed run loses little, e.g.
     ``default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000, by_epoch=False)``
-    (checkpoints are written atomically, see :func:`umt_mm.compat.fix_atomic_local_writes`).
+    (checkpoints are written atomically, :mod:`umt_mm.engine.atomic_writes`).
     ``IterBasedTrainLoop`` replays the trained batches itself (MMEngine); the seeding keeps
     them identical.
 
