@@ -35,7 +35,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope='session')
 def toy_videos(tmp_path_factory) -> dict:
-    from umt_mm.datasets import make_toy_video_dataset
+    from umt_mm.testing import make_toy_video_dataset
     return make_toy_video_dataset(tmp_path_factory.mktemp('toy'), num_per_class=2,
                                   num_val_per_class=1, num_frames=8, size=40)
 

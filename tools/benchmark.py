@@ -763,8 +763,8 @@ def prepare_data_sets(work: str, num_generated: int, num_frames: int, shared: st
     JPEG frame folders)."""
     from pathlib import Path
 
-    from umt_mm.datasets.kinetics_like_videos import write_kinetics_like_video
-    from umt_mm.datasets.video_preparation import extract_frames, reencode_video
+    from umt_mm.datasets.preparation.video_preparation import extract_frames, reencode_video
+    from umt_mm.testing.kinetics_like_videos import write_kinetics_like_video
     work = Path(work)
     sets: dict = {}
     if shared and Path(shared).is_dir():
@@ -1216,7 +1216,7 @@ def device_benchmark(args: argparse.Namespace) -> dict:
     import tempfile
     from pathlib import Path
 
-    from umt_mm.datasets.kinetics_like_videos import write_kinetics_like_video
+    from umt_mm.testing.kinetics_like_videos import write_kinetics_like_video
     with tempfile.TemporaryDirectory() as tmp:
         videos = [write_kinetics_like_video(Path(tmp) / f'v{i}.mp4',
                                             num_frames=args.data_frames, seed=i,

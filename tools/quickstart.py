@@ -123,7 +123,7 @@ def _true_class(video: Path, data: dict) -> str:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     start = time.time()
-    from umt_mm.datasets.motion_videos import MOTION_CLASSES, make_motion_video_dataset
+    from umt_mm.testing.motion_videos import MOTION_CLASSES, make_motion_video_dataset
 
     work_dir = Path(args.work_dir).resolve()
     print(f'[quickstart] 1/4 data: {len(MOTION_CLASSES)} motion classes in '

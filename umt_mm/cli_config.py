@@ -180,8 +180,16 @@ def prepare_test_cfg(cfg: Config,
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
-def _innermost_dataset(dataset_cfg):
-    """The first dataset config without a nested ``dataset`` (through wrappers)."""
+def innermost_dataset(dataset_cfg: dict | None) -> dict | None:
+    """The dataset config inside any wrappers (``RepeatDataset``, ``SkipBadVideos``, ...).
+
+    Args:
+        dataset_cfg (dict, optional): A dataloader's ``dataset`` config.
+
+    Returns:
+        dict | None: The first config without a nested ``dataset`` dict (``dataset_cfg``
+        itself when it wraps nothing, or when it is not a dict).
+    """
     while isinstance(dataset_cfg, dict) and isinstance(dataset_cfg.get('dataset'), dict):
         dataset_cfg = dataset_cfg['dataset']
     return dataset_cfg
@@ -210,7 +218,7 @@ def fill_dataset_num_classes(cfg: Config) -> Config:
         loader = cfg.get(key)
         if not isinstance(loader, dict):
             continue
-        dataset = _innermost_dataset(loader.get('dataset'))
+        dataset = innermost_dataset(loader.get('dataset'))
         if not isinstance(dataset, dict) or 'num_classes' in dataset:
             continue
         dataset_type = dataset.get('type')

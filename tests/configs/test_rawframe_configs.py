@@ -49,7 +49,7 @@ def test_same_recipe_but_frames(name):
 def test_k400_frames_dataset_samples_the_video_recipe_frames(tmp_path, shared_data):
     from mmaction.registry import DATASETS
 
-    from umt_mm.datasets.video_preparation import extract_frames
+    from umt_mm.datasets.preparation.video_preparation import extract_frames
     info = extract_frames(shared_data / 'videos' / 'part_0.mp4', tmp_path / 'part_0')
     (tmp_path / 'frames.txt').write_text(f'part_0 {info["frames"]} 7\n')
     (tmp_path / 'videos.txt').write_text('part_0.mp4 7\n')

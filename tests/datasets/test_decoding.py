@@ -4,8 +4,8 @@ import pytest
 from mmaction.registry import TRANSFORMS
 from mmengine.dataset import Compose
 
-from umt_mm.datasets.kinetics_like_videos import write_kinetics_like_video
 from umt_mm.datasets.transforms.decoding import decode_sparse, open_sparse_video
+from umt_mm.testing.kinetics_like_videos import write_kinetics_like_video
 
 decord = pytest.importorskip('decord')
 

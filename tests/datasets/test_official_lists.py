@@ -108,7 +108,7 @@ def test_k710_lists_from_official_comma_lists(shared_data, tmp_path):
     """build_k710_lists reads ``path,label`` sources (with a header) and writes lists that
     the datasets read back; a path with a space is written in the comma form."""
     from umt_mm.converters import read_label_file
-    from umt_mm.datasets.k710_lists import build_k710_lists
+    from umt_mm.datasets.preparation.k710_lists import build_k710_lists
     maps = {n: shared_data / f'label_maps/label_map_{n}.txt' for n in ('k400', 'k710')}
     k400 = read_label_file(maps['k400'])
     train = _write(tmp_path, 'path,label\n'

@@ -21,7 +21,7 @@ def make_videos(shared_data, root):
 def make_frames(shared_data, root):
     """25-fps frame folders written by the preparation tool (the configs' default input),
     the 10 s test.mp4 standing for seconds 895-904 of a movie."""
-    from umt_mm.datasets.ava.frame_extraction import extract_ava_frames
+    from umt_mm.datasets.preparation.ava_frames import extract_ava_frames
     movies = root.parent / 'movies'
     movies.mkdir()
     (movies / f'{VIDEO_IDS[0]}.mp4').symlink_to(shared_data / 'videos/test.mp4')

@@ -19,11 +19,8 @@ Example (videos under data/kinetics{400,600,700}/videos_{train,val}, used with
         --k600-... --k700-... --out-dir data/kinetics710
 """
 import argparse
-import importlib.util
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ('k400', 'k600', 'k700')
 
 
@@ -77,9 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Imported after parsing: importing umt_mm pulls in MMAction2, which takes seconds.
-    if importlib.util.find_spec('umt_mm') is None:
-        sys.path.insert(0, str(ROOT))
-    from umt_mm.datasets.k710_lists import K710LabelConflictError, build_k710_lists
+    from umt_mm.datasets.preparation.k710_lists import K710LabelConflictError, build_k710_lists
 
     print(f'reading the {", ".join(args.order)} lists and writing K710 lists to {args.out_dir}',
           flush=True)

@@ -7,14 +7,15 @@ Example::
 writes ``data/motion8/videos/*.mp4``, ``{train,val,test}_list.txt`` (MMAction2 ``VideoDataset``
 lists, paths relative to ``videos/``) and ``label_map.txt``. The classes come in time-reversed
 pairs (left/right, up/down, clockwise/counter-clockwise, approaching/receding), so only a model
-that uses the frame order can tell them apart. See ``umt_mm/datasets/motion_videos.py``.
+that uses the frame order can tell them apart. See ``umt_mm/testing/motion_videos.py``.
 """
 import argparse
+import sys
 
-from umt_mm.datasets.motion_videos import MOTION_CLASSES, make_motion_video_dataset
+from umt_mm.testing.motion_videos import MOTION_CLASSES, make_motion_video_dataset
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('out_dir', help='output folder (e.g. data/motion8)')
@@ -25,15 +26,20 @@ def main() -> None:
     parser.add_argument('--height', type=int, default=64, help='frame height (even, >= 32)')
     parser.add_argument('--width', type=int, default=80, help='frame width (even, >= 32)')
     parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    paths = make_motion_video_dataset(
-        args.out_dir, num_train_per_class=args.train, num_val_per_class=args.val,
-        num_test_per_class=args.test, num_frames=args.frames, height=args.height,
-        width=args.width, seed=args.seed)
+    args = parser.parse_args(argv)
+    try:
+        paths = make_motion_video_dataset(
+            args.out_dir, num_train_per_class=args.train, num_val_per_class=args.val,
+            num_test_per_class=args.test, num_frames=args.frames, height=args.height,
+            width=args.width, seed=args.seed)
+    except (OSError, RuntimeError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
     print(f'{len(MOTION_CLASSES)} classes: {", ".join(MOTION_CLASSES)}')
     for key in ('videos', 'train_list', 'val_list', 'test_list', 'label_map'):
         print(f'{key:>10}: {paths[key]}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -6,7 +6,9 @@ one; Kinetics videos have GOPs of several seconds, so loading decodes nearly the
 (``--gop``) and a smaller short side (``--short-side``, never enlarged), keeping every frame
 at its index (decord's numbering), so the recipes sample the same frames. Resumable (done
 files are skipped; a file is written under a temporary name and renamed when complete),
-parallel (``--workers``), with a progress line and a size summary.
+parallel (``--workers``), with progress lines and a size summary; exits with 1 when a video
+failed (each is named), 2 when the inputs cannot be read.
+See ``umt_mm/datasets/preparation/video_preparation.py``.
 
 Example::
 
@@ -17,37 +19,62 @@ then point ``data_root`` of the recipe at the new folder (same list files).
 """
 from __future__ import annotations
 
+import argparse
+import multiprocessing as mp
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _prepare_cli import convert_one, load_preparation, make_parser, run_jobs, summarize  # noqa: E402
 
 
-def _output(rel: str) -> Path:
-    """A video's re-encoded file, relative to the output folder."""
-    return Path(rel).with_suffix('.mp4')
-
-
-def _job(task, root: Path, out: Path, options: dict) -> dict:
-    reencode_video = load_preparation().reencode_video
-    rel, _ = task
-    return convert_one(rel, out / _output(rel),
-                       lambda dst: reencode_video(root / rel, dst, **options))
-
-
-def main(argv=None) -> int:
-    parser = make_parser(__doc__)
-    parser.set_defaults(short_side=320)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('src', help='a folder of videos (searched recursively) or a video '
+                        'list (`path label` / `path,label` / `path` lines, paths relative to '
+                        '--root)')
+    parser.add_argument('out', help='output folder (mirrors the relative paths)')
+    parser.add_argument('--root', default=None, help='folder the list paths are relative to '
+                        '(default: the list file\'s folder)')
+    parser.add_argument('--workers', type=int, default=max(1, mp.cpu_count() - 1),
+                        help='parallel processes (default: cores - 1)')
+    parser.add_argument('--short-side', type=int, default=320,
+                        help='short side of the output, never enlarged; 0 keeps the size '
+                        '(default: 320)')
     parser.add_argument('--gop', type=int, default=16, help='keyframe interval (frames)')
     parser.add_argument('--bframes', type=int, default=2)
     parser.add_argument('--crf', type=int, default=23)
     parser.add_argument('--preset', default='veryfast')
     args = parser.parse_args(argv)
-    _, results = run_jobs(_job, args, dict(short_side=args.short_side or None, gop=args.gop,
-                                           bframes=args.bframes, crf=args.crf,
-                                           preset=args.preset), output_of=_output)
-    return summarize(results, 're-encoded')
+    if args.workers < 1:
+        parser.error('--workers must be at least 1')
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from umt_mm.datasets.preparation.video_jobs import (
+        VideoJobSummary,
+        check_outputs_unique,
+        read_video_inputs,
+        reencode_job,
+        reencoded_path,
+        run_video_jobs,
+    )
+    from umt_mm.engine.progress import ProgressReporter
+    try:
+        root, tasks = read_video_inputs(args.src, args.root)
+        check_outputs_unique(tasks, reencoded_path, args.src)
+    except (OSError, ValueError) as err:  # AnnotationError is a ValueError
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    options = dict(short_side=args.short_side or None, gop=args.gop, bframes=args.bframes,
+                   crf=args.crf, preset=args.preset)
+    with ProgressReporter(len(tasks), what='videos') as progress:
+        results = run_video_jobs(reencode_job, tasks, root, args.out, options, args.workers,
+                                 progress)
+    summary = VideoJobSummary.of(results, 're-encoded')
+    print('\n'.join(summary.lines()), flush=True)
+    for line in summary.failure_lines():
+        print(line, file=sys.stderr)
+    return summary.exit_code
 
 
 if __name__ == '__main__':

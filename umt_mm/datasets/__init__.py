@@ -1,9 +1,12 @@
-"""Datasets, transforms and data tools of umt_mm."""
+"""What a training or test run reads: datasets, transforms and the AVA data.
+
+Offline data work (re-encoding, frame folders, K710 lists, dataset checks, AVA frames) is in
+:mod:`umt_mm.datasets.preparation`; generated videos for tests and the quickstart are in
+:mod:`umt_mm.testing`. Neither is imported here.
+"""
 from .ava import UMTAVADataset, UMTHSVColorJitter, UMTSampleAVAFrames
-from .k710_lists import K710ListReport, build_k710_lists
-from .repeat_aug import RawframeRepeatAugDataset, SparseRepeatAugDataset  # issue 17
-from .skip_bad_videos import BadVideoError, SkipBadVideos  # reliability (issue 11)
-from .toy_videos import make_toy_video_dataset
+from .repeat_aug import RawframeRepeatAugDataset, SparseRepeatAugDataset
+from .skip_bad_videos import BadVideoError, SkipBadVideos
 from .transforms import (
                          UMTCenterCrop,
                          UMTMultiCrop,
@@ -15,10 +18,9 @@ from .transforms import (
                          UMTShortSideResize,
 )
 from .video_folder_dataset import VideoFolderDataset
-from .video_list_validation import AnnotationError, read_label_map, read_video_list  # issue 11
+from .video_list_validation import AnnotationError, read_label_map, read_video_list
 
-__all__ = ['VideoFolderDataset', 'make_toy_video_dataset', 'build_k710_lists', 'K710ListReport',
-           'UMTSampleFrames',
+__all__ = ['VideoFolderDataset', 'UMTSampleFrames',
            'UMTRandAugment', 'UMTRandAugmentCrop', 'UMTRandomErasing', 'UMTRandomResizedCrop',
            'UMTShortSideResize', 'UMTCenterCrop', 'UMTMultiCrop',
            'UMTAVADataset', 'UMTSampleAVAFrames', 'UMTHSVColorJitter',

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
+from .preparation.video_preparation import VIDEO_EXTENSIONS
 from .video_list_validation import AnnotationError, read_video_list
-from .video_preparation import VIDEO_EXTENSIONS
 
 
 @DATASETS.register_module()

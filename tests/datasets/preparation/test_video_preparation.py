@@ -4,8 +4,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from umt_mm.datasets.preparation.video_preparation import target_size
 from umt_mm.datasets.transforms.decoding import decode_sparse, open_sparse_video
-from umt_mm.datasets.video_preparation import target_size
 
 decord = pytest.importorskip('decord')
 

@@ -227,7 +227,8 @@ def make_motion_video_dataset(root: str | Path,
             Defaults to 64.
         width (int): Frame width. Defaults to 80.
         seed (int): Random seed; each split has its own stream. Defaults to 0.
-        progress (bool): Show a progress bar. Defaults to True.
+        progress (bool): Report progress on stderr (a bar on a terminal, lines in a log).
+            Defaults to True.
 
     Returns:
         dict[str, Path]: ``root``, ``videos``, ``train_list``, ``val_list``, ``test_list``
@@ -257,9 +258,9 @@ def make_motion_video_dataset(root: str | Path,
     total = sum(len(v) for v in lines.values())
     bar = None
     if progress:
-        from mmengine.utils import ProgressBar
-        print(f'writing {total} motion videos to {video_dir}')
-        bar = ProgressBar(total)
+        from umt_mm.engine.progress import ProgressReporter
+        print(f'writing {total} motion videos to {video_dir}', flush=True)
+        bar = ProgressReporter(total, what='videos')
     for offset, split_lines in enumerate(lines.values()):
         rng = np.random.default_rng([seed, offset])
         for line in split_lines:
@@ -271,7 +272,7 @@ def make_motion_video_dataset(root: str | Path,
             if bar is not None:
                 bar.update()
     if bar is not None:
-        print()
+        bar.finish()
     for split, split_lines in lines.items():
         paths[f'{split}_list'].write_text('\n'.join(split_lines) + '\n')
     paths['label_map'].write_text('\n'.join(MOTION_CLASSES) + '\n')

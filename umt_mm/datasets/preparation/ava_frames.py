@@ -1,6 +1,6 @@
 """AVA movies -> the reference's 25-fps frames (AlphAction's per-second clips, as JPEG folders).
 
-The UMT detector (``umt_spec.md`` §4) trains and tests on the per-second clips of
+The UMT detector (docs/ava.md) trains and tests on the per-second clips of
 AlphAction's ``tools/ava/process_ava_videos.py``::
 
     ffmpeg -ss 895 -t 911 -i <movie> -f rawvideo -pix_fmt yuv420p \\

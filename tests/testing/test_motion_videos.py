@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from umt_mm.datasets.motion_videos import (
+from umt_mm.testing.motion_videos import (
     MOTION_CLASSES,
     TIME_REVERSED_CLASS,
     estimate_motion,

@@ -39,7 +39,7 @@ from umt_mm.converters.k710_channel_map import (
     read_label_file,
 )
 
-from .video_list_validation import detect_delimiter, is_header_line, split_list_line
+from ..video_list_validation import detect_delimiter, is_header_line, split_list_line
 
 #: Default source order: the first occurrence of a video in this order wins.
 SOURCE_ORDER = ('k400', 'k600', 'k700')

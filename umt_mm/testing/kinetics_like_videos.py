@@ -14,11 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def bundled_encoder() -> str:
-    """``'libx264'`` when the installed PyAV bundles it, else ``'mpeg4'``."""
-    import av
-    return 'libx264' if 'libx264' in av.codecs_available else 'mpeg4'
+from umt_mm.datasets.preparation.video_preparation import bundled_encoder
 
 
 def _texture(height: int, width: int, rng: np.random.Generator) -> np.ndarray:

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from umt_mm.converters import read_label_file
-from umt_mm.datasets.k710_lists import (
+from umt_mm.datasets.preparation.k710_lists import (
     K710LabelConflictError,
     build_k710_lists,
     video_key,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOOL = ROOT / 'tools/data/build_k710_lists.py'
 TRAIN = 'kinetics710_train_list_videos.txt'
 VAL = 'kinetics710_val_list_videos.txt'

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from umt_mm.datasets.ava.frame_extraction import (
+from umt_mm.datasets.preparation.ava_frames import (
     FpsFrameSelector,
     extract_ava_frames,
     reference_frame_size,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

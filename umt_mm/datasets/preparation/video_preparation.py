@@ -1,4 +1,4 @@
-"""Prepared data for fast loading: re-encoded videos and frame folders (issue 17).
+"""Prepared data for fast loading: re-encoded videos and frame folders.
 
 * :func:`reencode_video`: short side ``short_side`` (never enlarged), a keyframe every
   ``gop`` frames (sparse sampling then decodes at most ``gop`` frames back to a keyframe
@@ -25,9 +25,6 @@ import numpy as np
 #: Video containers picked up when a folder is given instead of a list (pretraining folders,
 #: the data preparation tools, feature extraction).
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.flv', '.mpg', '.mpeg')
-
-# no package-relative imports: the tools load this file without importing umt_mm (and
-# MMAction2), which would cost seconds in every worker process
 
 
 def bundled_encoder() -> str:
