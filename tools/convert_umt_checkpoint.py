@@ -7,13 +7,12 @@ Examples::
         --kind finetune --config configs/k710/....py --strict
     # K710 head -> K600 head
     python tools/convert_umt_checkpoint.py b16_k710.pth k600_init.pth --kind finetune \\
-        --dataset k600 --target-labels label_map_k600.txt --k710-labels label_map_k710.txt
+        --dataset k600  # the bundled k600 and k710 label maps (or --target-labels FILE)
     # a pretrained student for finetuning (alignment heads dropped)
     python tools/convert_umt_checkpoint.py b16_ptk710_f8_res224.pth init.pth --kind pretrain
     # a K710 model finetuned with umt_mm -> K600 initialisation
     python tools/convert_umt_checkpoint.py work_dirs/k710/best_acc_top1_epoch_35.pth \\
-        k600_init.pth --kind umt-mm --dataset k600 --target-labels label_map_k600.txt \\
-        --k710-labels label_map_k710.txt
+        k600_init.pth --kind umt-mm --dataset k600 --target-labels k600 --k710-labels k710
     # a K400 model as the start of a MiT finetune (new 339-class head)
     python tools/convert_umt_checkpoint.py b16_ptk710_ftk710_ftk400_f8_res224.pth \\
         mit_init.pth --kind finetune --drop-head
@@ -38,6 +37,7 @@ from umt_mm.converters import (
     load_state_dict_any,
     map_head,
 )
+from umt_mm.data import label_map_path
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,8 +55,11 @@ def parse_args() -> argparse.Namespace:
                         help='pretrain: keep encoder.norm and clip_decoder (resume pretraining)')
     parser.add_argument('--dataset', choices=['k400', 'k600', 'k700'],
                         help='map a 710-class head to this dataset')
-    parser.add_argument('--target-labels', help='label map of --dataset')
-    parser.add_argument('--k710-labels', help='the K710 label map')
+    parser.add_argument('--target-labels',
+                        help='label map of --dataset: a bundled name (k400, k600, k700) or a '
+                        'file, one class per line (default: the bundled map of --dataset)')
+    parser.add_argument('--k710-labels', default='k710',
+                        help='the K710 label map: a bundled name or a file (default: k710)')
     parser.add_argument('--drop-head', action='store_true',
                         help='remove the classifier so the target config starts a fresh head')
     parser.add_argument('--trusted', action='store_true',
@@ -66,7 +69,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--strict', action='store_true',
                         help='with --config: fail unless every key and shape matches '
                         '(always so with --kind ava)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.strict and not args.config:
+        parser.error('--strict needs --config (the model to check the converted tensors '
+                     'against)')
+    if args.target_labels and not args.dataset:
+        parser.error('--target-labels needs --dataset')
+    return args
 
 
 def main() -> None:
@@ -100,9 +109,8 @@ def main() -> None:
         converted = convert_umt_mm(state)
     meta = dict(source=str(args.src), kind=args.kind)
     if args.dataset:
-        if not (args.target_labels and args.k710_labels):
-            raise SystemExit('--dataset needs --target-labels and --k710-labels')
-        channel_map = build_channel_map(args.target_labels, args.k710_labels, args.dataset)
+        channel_map = build_channel_map(label_map_path(args.target_labels or args.dataset),
+                                        label_map_path(args.k710_labels), args.dataset)
         converted = map_head(converted, channel_map)
         meta['head_mapped_to'] = args.dataset
     if args.drop_head:

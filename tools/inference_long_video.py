@@ -3,13 +3,15 @@ r"""Recognise actions over a whole (long) video: windows through the recipe's te
 Example::
 
     python tools/inference_long_video.py video.mp4 CONFIG CHECKPOINT \
-        --window 2 --stride 1 --label-map label_map_k400.txt --topk 5 \
+        --window 2 --stride 1 --label-map k400 --topk 5 \
         --out-json pred.json --out-plot timeline.png --out-video overlay.mp4
 
-The video is cut into windows of ``--window`` seconds every ``--stride`` seconds (the last
-window ends at the last frame). Each window goes through the config's test pipeline
-(``test_pipeline``, else ``test_dataloader.dataset.pipeline``; ``--views CLIPSxCROPS``
-changes its views) as if it were the whole video, and through the model's ``test_step``: the
+CONFIG is a config file or a model name (its label map is then the default); the checkpoint
+loads strictly (``--non-strict``: the matching tensors only). The video is cut into windows of
+``--window`` seconds every ``--stride`` seconds (the last window ends at the last frame). Each
+window goes through the config's test pipeline (``test_pipeline``, else
+``test_dataloader.dataset.pipeline``; ``--views CLIPSxCROPS`` changes its views) as if it were
+the whole video, and through the model's ``test_step`` (``umt_mm.apis.recognize_video``): the
 score of a window is what ``tools/test.py`` predicts for a clip holding exactly those frames
 (multi-view averaging as the config's ``average_clips``). Outputs: the top-k classes of every
 window as json (with the plotted series), a timeline PNG of the top classes' scores over
@@ -19,26 +21,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+from mmengine.config import DictAction
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inference_cli import add_model_options, default_device, load_config, write_video_copy  # noqa: E402
-from video_windows import WindowedPipeline, add_window_options, plan_windows  # noqa: E402
+from umt_mm.apis import init_recognizer, recognize_video
+from umt_mm.apis.model_loading import default_device, load_config
+from umt_mm.apis.recognition import class_names, default_label_map
+from umt_mm.visualization import plot_timeline, write_labelled_copy
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('video', help='video file (mp4, avi, webm, ...)')
-    parser.add_argument('config', help='recognizer config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    add_window_options(parser)
+    parser.add_argument('config', help='recognizer config file or model name')
+    parser.add_argument('checkpoint', help='checkpoint file (umt_mm layout)')
+    parser.add_argument('--window', type=float, default=None,
+                        help='window length in seconds (default: the whole video)')
+    parser.add_argument('--stride', type=float, default=None,
+                        help='seconds between window starts (default: --window)')
     parser.add_argument('--views', help="test views as CLIPSxCROPS, e.g. '1x1' (default: the "
                         "config's test pipeline)")
-    parser.add_argument('--label-map', help='class names, one per line (line i is class i)')
+    parser.add_argument('--label-map', help='bundled label map name (k400, ...) or a file with '
+                        'one class name per line (default: the model name\'s label map)')
     parser.add_argument('--topk', type=int, default=5, help='classes kept per window')
     parser.add_argument('--plot-classes', type=int, default=5,
                         help='classes drawn on the timeline: those with the highest peak score')
@@ -46,114 +53,56 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--out-plot', help='timeline plot (png)')
     parser.add_argument('--out-video', help='copy of the video with the top-k of the current '
                         'window drawn (.mp4, .avi, .webm)')
-    add_model_options(parser)
-    return parser.parse_args(argv)
+    parser.add_argument('--non-strict', action='store_true',
+                        help='load the checkpoint tensors that match the model and keep the '
+                        'rest at their initial values (default: fail on any mismatch)')
+    parser.add_argument('--device', default=None,
+                        help="'cpu' or 'cuda:0' (default: cuda:0 when available)")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value as in tools/test.py')
+    args = parser.parse_args(argv)
+    if args.topk < 1 or args.plot_classes < 1:
+        parser.error('--topk and --plot-classes must be >= 1')
+    if args.stride is not None and args.window is None:
+        parser.error('--stride needs --window')
+    return args
 
 
-def predict_windows(model, pipeline: WindowedPipeline, video: str, windows) -> np.ndarray:
-    """Class scores ``(num_windows, num_classes)`` of ``windows`` of ``video``."""
-    import torch
-    from mmengine.dataset import pseudo_collate
-    from mmengine.utils import ProgressBar
-    opened = pipeline.open(video)
-    scores = []
-    bar = ProgressBar(len(windows))
-    for window in windows:
-        data = pseudo_collate([pipeline.window(opened, window)])
-        with torch.no_grad():
-            result = model.test_step(data)[0]
-        scores.append(result.pred_score.float().cpu().numpy())
-        bar.update()
-    print()
-    return np.stack(scores)
+class _Progress:
+    """Prints ``done/total`` about ten times (lines that read well in a log file)."""
 
+    def __init__(self, label: str, total: int | None = None) -> None:
+        self.label, self.total, self.done = label, total, 0
 
-def plot_timeline(path: str, times: np.ndarray, series: np.ndarray, names: list[str],
-                  title: str) -> None:
-    """Save the scores ``series`` (classes x windows) over ``times`` (seconds) as a PNG."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
-    for name, values in zip(names, series):
-        ax.plot(times, values, marker='o', markersize=3, label=name)
-    ax.set_xlabel('time (s, window centre)')
-    ax.set_ylabel('score')
-    ax.set_ylim(0, max(1e-6, float(series.max()) * 1.05) if series.size else 1)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc='upper right', fontsize=8)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def draw_overlay(video: str, out: str, windows, lines: list[list[str]]) -> int:
-    """Copy ``video`` with the lines of the window whose centre is nearest drawn on each frame.
-
-    Returns:
-        int: Frames written (the input's frame count).
-    """
-    import cv2
-    import decord
-    from demo import MIN_OUT_SIDE
-    reader = decord.VideoReader(video, num_threads=1)
-    fps = float(reader.get_avg_fps()) or 25.0
-    height, width = reader[0].shape[:2]
-    enlarge = max(1.0, MIN_OUT_SIDE / min(height, width))
-    height, width = round(height * enlarge), round(width * enlarge)
-    centres = np.array([(w.start + w.stop) / 2 for w in windows])
-    scale = max(height, width) / 640
-    font_scale, thickness = max(0.3, 0.5 * scale), max(1, round(scale))
-    line_height = int(22 * max(scale, 0.6))
-
-    def draw(index: int, frame: np.ndarray) -> None:
-        current = int(np.argmin(np.abs(centres - (index + 0.5))))
-        text = [f'{windows[current].start_sec:.1f}-{windows[current].stop_sec:.1f}s'
-                ] + lines[current]
-        text_w = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)[0][0]
-                     for t in text)
-        panel = frame[:line_height * len(text) + 8, :text_w + 12]
-        panel[:] = (panel * 0.35).astype(np.uint8)
-        for k, t in enumerate(text):
-            cv2.putText(frame, t, (6, line_height * (k + 1)), cv2.FONT_HERSHEY_SIMPLEX,
-                        font_scale, (255, 255, 255), thickness, cv2.LINE_AA)
-
-    return write_video_copy(reader, out, fps, draw, size=(width, height), option='--out-video')
+    def __call__(self) -> None:
+        self.done += 1
+        step = max(1, (self.total or 10) // 10)
+        if self.done % step == 0 or self.done == self.total:
+            total = f'/{self.total}' if self.total else ''
+            print(f'[long-video] {self.label} {self.done}{total}', flush=True)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from demo import test_pipeline_cfg
-    from mmaction.apis import init_recognizer
-    from mmengine.registry import init_default_scope
-
-    import umt_mm  # noqa: F401  (registers modules, applies compat fixes)
-    from umt_mm.datasets import read_label_map
-
-    if not Path(args.video).is_file():
-        raise FileNotFoundError(f'video {args.video} does not exist')
-    if args.topk < 1 or args.plot_classes < 1:
-        raise ValueError('--topk and --plot-classes must be >= 1')
     cfg = load_config(args.config, args.cfg_options)
     device = default_device(args.device)
-    head = cfg.model.get('cls_head') or {}
-    names = read_label_map(args.label_map, head.get('num_classes')) if args.label_map else None
+    label_map = args.label_map or default_label_map(args.config)
+    names = class_names(cfg, label_map)
     print(f'[long-video] building the model of {args.config} on {device}')
-    model = init_recognizer(cfg, args.checkpoint, device=device)
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    pipeline = WindowedPipeline(test_pipeline_cfg(cfg, args.views))
-    opened = pipeline.open(args.video)
-    total, fps = int(opened['total_frames']), float(opened['avg_fps'])
-    windows = plan_windows(total, fps, args.window, args.stride)
+    model = init_recognizer(cfg, args.checkpoint, device=device, strict=not args.non_strict,
+                            opt_out='--non-strict')
+    print(f'[long-video] recognising {args.video}')
+    predictions = recognize_video(model, args.video, args.window, args.stride,
+                                  views=args.views, progress=_Progress('windows'))
+    windows = [p.window for p in predictions]
+    scores = np.stack([p.scores for p in predictions])
+    total, fps = windows[-1].stop, windows[-1].fps
     print(f'[long-video] {args.video}: {total} frames at {fps:.2f} fps, {len(windows)} windows')
-    scores = predict_windows(model, pipeline, args.video, windows)
     num_classes = scores.shape[1]
     if names is None:
         names = [str(i) for i in range(num_classes)]
     elif len(names) != num_classes:
-        raise ValueError(f'label map {args.label_map} has {len(names)} names but the model '
+        raise ValueError(f'label map {label_map} has {len(names)} names but the model '
                          f'predicts {num_classes} classes')
     k = min(args.topk, num_classes)
     top = np.argsort(-scores, axis=1, kind='stable')[:, :k]
@@ -164,8 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
         video=str(args.video), config=str(args.config), checkpoint=str(args.checkpoint),
         fps=fps, total_frames=total, window_sec=args.window, stride_sec=args.stride,
         views=args.views,
-        windows=[dict(index=w.index, start_frame=w.start, end_frame=w.stop,
-                      start_sec=round(w.start_sec, 4), end_sec=round(w.stop_sec, 4),
+        windows=[dict(index=w.index, **w.as_dict(),
                       topk=[dict(label=int(c), name=names[c], score=float(scores[i, c]))
                             for c in top[i]])
                  for i, w in enumerate(windows)],
@@ -186,8 +134,17 @@ def main(argv: list[str] | None = None) -> dict:
                       f'{Path(args.video).name}: top {len(plotted)} classes')
         print(f'[long-video] wrote {args.out_plot}')
     if args.out_video:
-        lines = [[f'{names[c]}: {scores[i, c]:.3f}' for c in top[i]] for i in range(len(windows))]
-        frames = draw_overlay(args.video, args.out_video, windows, lines)
+        centres = np.array([(w.start + w.stop) / 2 for w in windows])
+
+        def frame_lines(index: int) -> list[str]:
+            current = int(np.argmin(np.abs(centres - (index + 0.5))))
+            win = windows[current]
+            return [f'{win.start_sec:.1f}-{win.stop_sec:.1f}s'] + [
+                f'{names[c]}: {scores[current, c]:.3f}' for c in top[current]]
+
+        print(f'[long-video] writing {args.out_video}')
+        frames = write_labelled_copy(args.video, args.out_video, frame_lines,
+                                     option='--out-video', progress=_Progress('frames', total))
         print(f'[long-video] wrote {args.out_video} ({frames} frames)')
     return result
 

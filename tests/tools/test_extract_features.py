@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from tool_helpers import QUICKSTART, ROOT, load_tool, save_random_checkpoint
+from tool_helpers import (
+    QUICKSTART,
+    ROOT,
+    load_tool,
+    save_official_checkpoint,
+    save_random_checkpoint,
+)
 
 extract = load_tool('extract_features')
 
@@ -32,10 +38,11 @@ def backbone_features(checkpoint, video, tokens=False):
     """The recognizer's backbone on the test clip (1 clip, 1 crop) of the whole video."""
     from mmaction.apis import init_recognizer
     from mmengine.dataset import Compose, pseudo_collate
-    demo = load_tool('demo')
+
+    from umt_mm.apis import inference_pipeline
     cfg = Config.fromfile(QUICKSTART)
     model = init_recognizer(cfg, str(checkpoint), device='cpu')
-    packed = Compose(demo.test_pipeline_cfg(cfg, '1x1'))(
+    packed = Compose(inference_pipeline(cfg, '1x1'))(
         dict(filename=str(video), label=-1, start_index=0, modality='RGB'))
     with torch.no_grad():
         inputs = model.data_preprocessor(pseudo_collate([packed]), False)['inputs'][:, 0]
@@ -61,7 +68,11 @@ def test_features_equal_the_backbone_output(shared_data, tiny_checkpoint, tmp_pa
             assert feats.shape == (1, 32)
         torch.testing.assert_close(feats[0], expected, atol=1e-6, rtol=1e-5)
     manifest = json.loads((tmp_path / 'pooled/manifest.json').read_text())
-    assert manifest['checkpoint_sha256'] == extract.sha256_of(str(tiny_checkpoint))
+    from umt_mm.apis import checkpoint_fingerprint
+    assert manifest['checkpoint_fingerprint'] == checkpoint_fingerprint(tiny_checkpoint)
+    assert manifest['options'] == dict(
+        window=None, stride=None, views='1x1', tokens=False, format='npy',
+        checkpoint_fingerprint=checkpoint_fingerprint(tiny_checkpoint), config={})
     assert sorted(manifest['videos']) == ['part_0', 'test'] and manifest['failed'] == {}
     assert manifest['videos']['test']['windows'] == [
         dict(start_frame=0, end_frame=300, start_sec=0.0, end_sec=10.0)]
@@ -84,10 +95,11 @@ def test_windows_resume_and_bad_videos(tiny_checkpoint, video_folder, tmp_path, 
     (out / 'sub/part_1.npy.tmp').write_bytes(b'half-written')  # left by the kill
     (video_folder / 'broken.mp4').write_text('not a video')
     capsys.readouterr()
-    assert extract.main(argv) == 1  # one bad video
+    assert extract.main(argv) == 1  # one bad video: exit status 1
     log = capsys.readouterr()
     assert 'part_0: already done, skipped' in log.out
     assert 'broken: FAILED' in log.err
+    assert log.err.rstrip().splitlines()[-1] == '[extract] FAILED 1 of 3 videos: broken'
     assert {p: os.stat(p).st_mtime_ns for p in stamps} == stamps  # not recomputed
     assert np.load(out / 'sub/part_1.npy').shape == (3, 32)
     manifest = json.loads((out / 'manifest.json').read_text())
@@ -143,8 +155,8 @@ def test_pretraining_checkpoint_gives_the_student_features(shared_data, tmp_path
                          str(tmp_path / 'out'), '--video-root', str(shared_data / 'videos'),
                          '--device', 'cpu']) == 0
     feats = torch.from_numpy(np.load(tmp_path / 'out/part_1.npy'))
-    video_windows = load_tool('video_windows')
-    packed = Compose(video_windows.default_test_pipeline(4, 32))(dict(
+    from umt_mm.apis.video_windows import default_test_pipeline
+    packed = Compose(default_test_pipeline(4, 32))(dict(
         filename=str(shared_data / 'videos/part_1.mp4'), label=-1, start_index=0,
         modality='RGB'))
     with torch.no_grad():
@@ -156,18 +168,55 @@ def test_pretraining_checkpoint_gives_the_student_features(shared_data, tmp_path
     torch.testing.assert_close(feats[0], expected, atol=1e-6, rtol=1e-5)
 
 
-def test_list_videos_names_and_errors(shared_data, video_folder, tmp_path):
-    (video_folder / 'test.mp4').symlink_to(shared_data / 'videos/test.mp4')
-    (video_folder / 'test.avi').symlink_to(shared_data / 'videos/test.avi')
-    (video_folder / 'notes.txt').write_text('not listed')
-    keys = [key for key, _ in extract.list_videos(str(video_folder))]
-    assert keys == ['part_0', 'sub/part_1', 'test.avi', 'test.mp4']
-    (tmp_path / 'list.txt').write_text('a/x.mp4 1\nb/y.avi 2\n')
-    videos = extract.list_videos(str(tmp_path / 'list.txt'), '/data/root')
-    assert videos == [('a/x', '/data/root/a/x.mp4'), ('b/y', '/data/root/b/y.avi')]
-    with pytest.raises(FileNotFoundError, match='neither a folder nor a list file'):
-        extract.list_videos(str(tmp_path / 'missing'))
-    empty = tmp_path / 'empty'
-    empty.mkdir()
-    with pytest.raises(FileNotFoundError, match='no video'):
-        extract.list_videos(str(empty))
+def test_resume_with_other_options_recomputes(tiny_checkpoint, video_folder, tmp_path,
+                                              capsys):
+    """Files written with other options (window, format, checkpoint) are recomputed on a
+    rerun, with the reason printed; the same options skip them."""
+    out = tmp_path / 'out'
+    base = [str(QUICKSTART), str(tiny_checkpoint), str(video_folder), str(out), '--device',
+            'cpu']
+    assert extract.main(base + ['--window', '0.5']) == 0
+    assert np.load(out / 'part_0.npy').shape == (3, 32)
+    capsys.readouterr()
+    assert extract.main(base + ['--window', '1']) == 0
+    log = capsys.readouterr().out
+    assert ('part_0: recomputing, written with other options (window: 0.5 -> 1.0)' in log)
+    assert np.load(out / 'part_0.npy').shape == (2, 32)  # 32 frames, 30-frame windows
+    meta = json.loads((out / 'part_0.json').read_text())
+    assert meta['options']['window'] == 1.0
+    assert [(w['start_frame'], w['end_frame']) for w in meta['windows']] == [(0, 30), (2, 32)]
+    # another checkpoint: recomputed too
+    other = tmp_path / 'other.pth'
+    save_random_checkpoint(Config.fromfile(QUICKSTART).model, other, seed=7)
+    capsys.readouterr()
+    assert extract.main([str(QUICKSTART), str(other), *base[2:], '--window', '1']) == 0
+    log = capsys.readouterr().out
+    assert 'part_0: recomputing, written with other options (checkpoint_fingerprint:' in log
+    capsys.readouterr()
+    assert extract.main([str(QUICKSTART), str(other), *base[2:], '--window', '1']) == 0
+    assert 'part_0: already done, skipped' in capsys.readouterr().out
+    manifest = json.loads((out / 'manifest.json').read_text())
+    assert sorted(manifest['videos']) == ['part_0', 'sub/part_1']
+
+
+def test_unconverted_official_checkpoint_names_the_converter(video_folder, tmp_path):
+    from umt_mm.converters.checkpoint_layouts import CheckpointMismatchError
+    official = save_official_checkpoint(Config.fromfile(QUICKSTART).model,
+                                        tmp_path / 'official.pth')
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'(?s)official UMT finetuning layout.*python '
+                       r'tools/convert_umt_checkpoint.py .*official.pth .* --kind finetune '
+                       r'--strict.*pass --non-strict'):
+        extract.main([str(QUICKSTART), str(official), str(video_folder),
+                      str(tmp_path / 'out'), '--device', 'cpu'])
+    assert not list((tmp_path / 'out').glob('*.npy'))
+
+
+def test_options_that_need_another_fail_at_parse_time(video_folder, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        extract.parse_args(['c.py', 'k.pth', str(video_folder), 'out', '--stride', '1'])
+    assert exit_info.value.code == 2
+    assert '--stride needs --window' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        extract.parse_args(['c.py', 'k.pth', str(video_folder), 'out', '--video-root', 'x'])
+    assert '--video-root applies to a list file' in capsys.readouterr().err

@@ -7,7 +7,13 @@ import sys
 import numpy as np
 import pytest
 from mmengine.config import Config
-from tool_helpers import QUICKSTART, ROOT, load_tool, save_random_checkpoint
+from tool_helpers import (
+    QUICKSTART,
+    ROOT,
+    load_tool,
+    save_official_checkpoint,
+    save_random_checkpoint,
+)
 
 long_video = load_tool('inference_long_video')
 
@@ -79,13 +85,22 @@ def test_windows_json_plot_and_overlay_agree(shared_data, tiny_recognizer, tmp_p
     assert len(set(np.round(firsts, 7))) > 1
 
 
-def test_plan_windows_covers_the_video_and_rejects_bad_lengths():
-    windows = long_video.plan_windows(100, 10.0, 3.0, 2.0)
-    assert [(w.start, w.stop) for w in windows] == [(0, 30), (20, 50), (40, 70), (60, 90),
-                                                   (70, 100)]
-    assert [(w.start, w.stop) for w in long_video.plan_windows(50, 10.0, 8.0, None)] == [
-        (0, 50)]
-    with pytest.raises(ValueError, match='--window must be positive'):
-        long_video.plan_windows(50, 10.0, 0.0, None)
-    with pytest.raises(ValueError, match='no frames'):
-        long_video.plan_windows(0, 10.0, 1.0, None)
+def test_unconverted_official_checkpoint_names_the_converter(shared_data, tmp_path):
+    from umt_mm.converters.checkpoint_layouts import CheckpointMismatchError
+    official = save_official_checkpoint(Config.fromfile(QUICKSTART).model,
+                                        tmp_path / 'official.pth')
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'(?s)official UMT finetuning layout.*python '
+                       r'tools/convert_umt_checkpoint.py .*official.pth .* --kind finetune '
+                       r'--strict.*pass --non-strict'):
+        long_video.main([str(shared_data / 'videos/part_0.mp4'), str(QUICKSTART),
+                         str(official), '--device', 'cpu', '--out-json',
+                         str(tmp_path / 'p.json')])
+    assert not (tmp_path / 'p.json').exists()
+
+
+def test_options_that_need_another_fail_at_parse_time(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        long_video.parse_args(['v.mp4', 'c.py', 'k.pth', '--stride', '1', '--out-json', 'x'])
+    assert exit_info.value.code == 2
+    assert '--stride needs --window' in capsys.readouterr().err

@@ -50,3 +50,13 @@ def write_tiny_ava_config(path: Path, short_side: int | None = None) -> Path:
                  '    dict(type="PackActionInputs", algorithm_keys=("proposal_scores", ))]))\n')
     path.write_text(text)
     return path
+
+
+def save_official_checkpoint(model_cfg, path: Path, seed: int = 0) -> Path:
+    """A recognizer's random weights saved in the official UMT finetuning layout
+    (``patch_embed.*``, ``blocks.*``, ``head.*`` under ``'model'``), as released and never
+    converted."""
+    from umt_mm.converters import to_official_finetune
+    model = save_random_checkpoint(model_cfg, path.with_suffix('.umt_mm.pth'), seed=seed)
+    torch.save({'model': to_official_finetune(model.state_dict())}, path)
+    return path

@@ -11,9 +11,9 @@ both lists work with one common ``data_prefix``.
 Example (videos under data/kinetics{400,600,700}/videos_{train,val}, used with
 ``data_prefix=dict(video='data')``)::
 
-    python tools/data/build_k710_lists.py --k710-labels label_map_k710.txt \\
+    python tools/data/build_k710_lists.py --k710-labels k710 \\
         --k400-train k400_train.txt --k400-val k400_val.txt \\
-        --k400-labels label_map_k400.txt \\
+        --k400-labels k400 \\
         --k400-train-prefix kinetics400/videos_train \\
         --k400-val-prefix kinetics400/videos_val \\
         --k600-... --k700-... --out-dir data/kinetics710
@@ -27,8 +27,9 @@ SOURCES = ('k400', 'k600', 'k700')
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--k710-labels', required=True,
-                        help='the 710-class label map, one class per line')
+    parser.add_argument('--k710-labels', default='k710',
+                        help='the 710-class label map: a file, one class per line, or a '
+                             'bundled label map name (default: k710)')
     parser.add_argument('--out-dir', default='.', help='output folder (default: .)')
     parser.add_argument('--order', nargs='+', choices=SOURCES, default=list(SOURCES),
                         help='source order; the first occurrence of a video wins '
@@ -41,7 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             name, f'{name} inputs; give train, val and labels together, or none of them')
         group.add_argument(f'--{name}-train', metavar='FILE', help=f'{name} train list')
         group.add_argument(f'--{name}-val', metavar='FILE', help=f'{name} val list')
-        group.add_argument(f'--{name}-labels', metavar='FILE', help=f'{name} label map')
+        group.add_argument(f'--{name}-labels', metavar='FILE|NAME',
+                           help=f'{name} label map (a file, or the bundled map: {name})')
         group.add_argument(f'--{name}-prefix', metavar='DIR',
                            help=f'prefix of the {name} paths of both splits, relative to '
                                 f'the common data_prefix (default: {name}; "" keeps the '
@@ -79,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f'reading the {", ".join(args.order)} lists and writing K710 lists to {args.out_dir}',
           flush=True)
     try:
-        report = build_k710_lists(args.sources, args.k710_labels, args.out_dir,
+        from umt_mm.data import label_map_path
+        for spec in args.sources.values():
+            spec['labels'] = label_map_path(spec['labels'])
+        report = build_k710_lists(args.sources, label_map_path(args.k710_labels), args.out_dir,
                                   order=args.order, strict=args.strict)
     except K710LabelConflictError as err:
         print(f'error (--strict): {err}', file=sys.stderr)

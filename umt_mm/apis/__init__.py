@@ -4,6 +4,13 @@ Built on ``mmaction.apis`` (and ``mmdet.apis`` for person boxes). Every function
 data and prints nothing; the tools in ``tools/`` print and draw. Checkpoints load
 strictly by default (see :func:`init_recognizer`). Examples of each: ``docs/apis.md``.
 """
+from .features import (
+    FeatureExtractor,
+    FeatureOptions,
+    FeatureResult,
+    extract_features,
+    init_feature_extractor,
+)
 from .model_loading import (
     checkpoint_fingerprint,
     default_device,
@@ -13,10 +20,17 @@ from .model_loading import (
     load_config,
 )
 from .model_zoo import ModelInfo, get_model_info, list_models, resolve_config
+from .recognition import RecognitionResult, inference_pipeline, inference_recognizer
 from .video_reading import FALLBACK_FPS, VideoInfo, open_video
+from .video_windows import Window, WindowedPipeline, WindowPrediction, plan_windows, recognize_video
 
 __all__ = [
-    'FALLBACK_FPS', 'ModelInfo', 'VideoInfo', 'open_video', 'checkpoint_fingerprint', 'default_device', 'get_model_info',
+    'FALLBACK_FPS', 'ModelInfo', 'VideoInfo', 'open_video', 'checkpoint_fingerprint',
+    'default_device', 'get_model_info',
     'init_ava_detector', 'init_recognizer', 'list_models', 'load_checkpoint_strictly',
     'load_config', 'resolve_config',
+    'RecognitionResult', 'inference_pipeline', 'inference_recognizer',
+    'Window', 'WindowPrediction', 'WindowedPipeline', 'plan_windows', 'recognize_video',
+    'FeatureExtractor', 'FeatureOptions', 'FeatureResult', 'extract_features',
+    'init_feature_extractor',
 ]

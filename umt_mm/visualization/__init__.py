@@ -1,5 +1,8 @@
 """Overlays and video writing: one place for every demo's drawn output."""
+from .labelled_video import MIN_OUT_SIDE, enlarged_size, write_labelled_copy
 from .overlays import draw_text_panel, text_scale
+from .timeline import plot_timeline
 from .video_writer import FOURCC, open_video_writer, write_video_copy
 
-__all__ = ['FOURCC', 'draw_text_panel', 'open_video_writer', 'text_scale', 'write_video_copy']
+__all__ = ['FOURCC', 'MIN_OUT_SIDE', 'draw_text_panel', 'enlarged_size', 'open_video_writer',
+           'plot_timeline', 'text_scale', 'write_labelled_copy', 'write_video_copy']

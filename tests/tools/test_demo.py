@@ -1,32 +1,22 @@
 """tools/demo.py: top-5 labels for real videos and a labelled copy with the same frames."""
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import torch
+from mmengine.config import Config
+from tool_helpers import ROOT, load_tool, save_official_checkpoint, save_random_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / 'configs/quickstart/umt-tiny-p16-res64_scratch_1xb16-u8-16e_motion8-rgb.py'
-_spec = importlib.util.spec_from_file_location('umt_demo', ROOT / 'tools/demo.py')
-demo = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(demo)
+demo = load_tool('demo')
 
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
     """A checkpoint of the quickstart model (random weights) and its 8-class label map."""
-    from mmaction.registry import MODELS
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmaction')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(CONFIG).model)
-    model.init_weights()
     out = tmp_path_factory.mktemp('demo')
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, out / 'model.pth')
+    save_random_checkpoint(Config.fromfile(CONFIG).model, out / 'model.pth', seed=0)
     names = [f'class {i}' for i in range(8)]
     (out / 'labels.txt').write_text('\n'.join(names) + '\n')
     return out / 'model.pth', out / 'labels.txt', names
@@ -56,53 +46,69 @@ def test_cli_prints_top5_and_writes_a_playable_copy(shared_data, checkpoint, tmp
 
 
 @pytest.mark.parametrize('fmt', ['avi', 'webm'])
-def test_other_containers(fmt, shared_data, checkpoint, tmp_path, capsys, monkeypatch):
+def test_other_containers(fmt, shared_data, checkpoint, tmp_path, capsys):
+    from umt_mm.visualization import write_labelled_copy
     ckpt, labels, _ = checkpoint
     video = shared_data / 'videos/test.avi'
     if fmt == 'webm':  # re-encode the avi as VP8 webm (what a browser would upload)
         out = tmp_path / 'input.webm'
         try:
-            frames = demo.draw_labels(str(video), str(out), [])
+            frames = write_labelled_copy(video, out, [])
         except RuntimeError as err:
             pytest.skip(f'OpenCV cannot write webm here: {err}')
         assert frames == _frame_count(video)
         video = out
     labelled = tmp_path / f'labelled.{fmt}'
-    monkeypatch.setattr(sys, 'argv', ['demo.py', str(video), str(CONFIG), str(ckpt),
-                                      '--label-map', str(labels), '--out', str(labelled),
-                                      '--device', 'cpu'])
-    demo.main()
+    assert demo.main([str(video), str(CONFIG), str(ckpt), '--label-map', str(labels),
+                      '--out', str(labelled), '--device', 'cpu']) == 0
     printed = capsys.readouterr().out
     assert len(re.findall(r'^\s+\d\. class \d: [0-9.]+$', printed, re.M)) == 5
     assert _frame_count(labelled) == _frame_count(video)
 
 
-def test_views_change_the_test_pipeline():
-    from mmengine.config import Config
-    cfg = Config.fromfile(CONFIG)
-    pipeline = demo.test_pipeline_cfg(cfg, '4x1')
-    sampler = next(s for s in pipeline if s['type'] == 'UMTSampleFrames')
-    crop = next(s for s in pipeline if s['type'] == 'UMTMultiCrop')
-    assert (sampler['num_clips'], crop['num_crops']) == (4, 1)
-    # the config is not modified; MMAction2's ThreeCrop is replaced by n crops
-    assert next(s for s in cfg.test_pipeline if s['type'] == 'UMTSampleFrames')['num_clips'] == 2
-    cfg.test_pipeline[4] = dict(type='ThreeCrop', crop_size=64)
-    assert demo.test_pipeline_cfg(cfg, '2x5')[4] == dict(type='UMTMultiCrop', crop_size=64,
-                                                          num_crops=5)
-    with pytest.raises(ValueError, match="like '4x3'"):
-        demo.test_pipeline_cfg(cfg, '4 views')
-
-
-def test_label_map_must_match_the_head(checkpoint, shared_data, tmp_path, monkeypatch):
+def test_label_map_must_match_the_head(checkpoint, shared_data, tmp_path):
     from umt_mm.datasets import AnnotationError
     ckpt, _, _ = checkpoint
     (tmp_path / 'short.txt').write_text('a\nb\n')
-    monkeypatch.setattr(sys, 'argv', ['demo.py', str(shared_data / 'videos/test.mp4'),
-                                      str(CONFIG), str(ckpt), '--label-map',
-                                      str(tmp_path / 'short.txt')])
     with pytest.raises(AnnotationError, match='short.txt:3: the label map has 2 classes but '
                        'the model head has num_classes=8'):
-        demo.main()
+        demo.main([str(shared_data / 'videos/test.mp4'), str(CONFIG), str(ckpt),
+                   '--label-map', str(tmp_path / 'short.txt')])
+
+
+def test_label_map_by_name(checkpoint, shared_data, tmp_path, capsys):
+    """--label-map k400: the bundled Kinetics-400 names (a 400-class head)."""
+    from umt_mm.data import read_label_map
+    ckpt, _, _ = checkpoint
+    video = str(shared_data / 'videos/test.mp4')
+    with pytest.raises(Exception, match=r'label_map_k400.txt:401: the label map has 400 '
+                       'classes but the model head has num_classes=8'):
+        demo.main([video, str(CONFIG), str(ckpt), '--label-map', 'k400'])
+    cfg = Config.fromfile(CONFIG)
+    cfg.model.cls_head.num_classes = 400
+    save_random_checkpoint(cfg.model, tmp_path / 'k400.pth', seed=3)
+    assert demo.main([video, str(CONFIG), str(tmp_path / 'k400.pth'), '--label-map', 'k400',
+                      '--cfg-options', 'model.cls_head.num_classes=400', '--views', '1x1',
+                      '--topk', '3', '--device', 'cpu']) == 0
+    ranked = re.findall(r'^\s+\d\. (.+): [0-9.]+$', capsys.readouterr().out, re.M)
+    k400 = read_label_map('k400')
+    assert len(ranked) == 3 and all(name in k400 for name in ranked)
+
+
+def test_unconverted_official_checkpoint_names_the_converter(checkpoint, shared_data,
+                                                             tmp_path):
+    from umt_mm.converters.checkpoint_layouts import CheckpointMismatchError
+    official = save_official_checkpoint(Config.fromfile(CONFIG).model, tmp_path / 'b16.pth')
+    argv = [str(shared_data / 'videos/test.mp4'), str(CONFIG), str(official), '--views', '1x1',
+            '--device', 'cpu']
+    with pytest.raises(CheckpointMismatchError) as err:
+        demo.main(argv)
+    message = str(err.value)
+    assert 'official UMT finetuning layout' in message
+    assert (f'python tools/convert_umt_checkpoint.py {official} checkpoints/b16_umt_mm.pth '
+            f'--kind finetune --strict --config {CONFIG}') in message
+    assert '--non-strict' in message
+    assert demo.main(argv + ['--non-strict']) == 0  # loads what matches, as asked
 
 
 def test_true_label_is_printed_drawn_and_marked(checkpoint, shared_data, tmp_path, capsys,
@@ -111,18 +117,16 @@ def test_true_label_is_printed_drawn_and_marked(checkpoint, shared_data, tmp_pat
     ckpt, labels, names = checkpoint
     video = shared_data / 'videos/test.mp4'
     drawn = {}
-    draw = demo.draw_labels
+    write = demo.write_labelled_copy
 
-    def recording_draw(video_in, out, lines):
+    def recording_write(video_in, out, lines, **kwargs):
         drawn['lines'] = list(lines)
-        return draw(video_in, out, lines)
+        return write(video_in, out, lines, **kwargs)
 
-    monkeypatch.setattr(demo, 'draw_labels', recording_draw)
-    monkeypatch.setattr(sys, 'argv', ['demo.py', str(video), str(CONFIG), str(ckpt),
-                                      '--label-map', str(labels), '--true-label', 'class 3',
-                                      '--topk', '8', '--out', str(tmp_path / 'out.mp4'),
-                                      '--device', 'cpu'])
-    demo.main()
+    monkeypatch.setattr(demo, 'write_labelled_copy', recording_write)
+    assert demo.main([str(video), str(CONFIG), str(ckpt), '--label-map', str(labels),
+                      '--true-label', 'class 3', '--topk', '8', '--out',
+                      str(tmp_path / 'out.mp4'), '--device', 'cpu']) == 0
     printed = capsys.readouterr().out
     ranked = re.findall(r'^\s+(\d)\. (class \d): ([0-9.]+)( <- true)?$', printed, re.M)
     assert len(ranked) == 8  # every class, so the true one is among them
@@ -137,16 +141,8 @@ def test_true_label_is_printed_drawn_and_marked(checkpoint, shared_data, tmp_pat
     assert _frame_count(tmp_path / 'out.mp4') == _frame_count(video)
 
 
-def test_true_label_as_index_and_errors(checkpoint):
-    ckpt, labels, names = checkpoint
-    assert demo.resolve_true_label('class 5', names) == 5
-    assert demo.resolve_true_label('5', names) == 5
-    with pytest.raises(ValueError, match='out of range'):
-        demo.resolve_true_label('8', names)
+def test_wrong_true_label_fails_before_the_model_runs(checkpoint, shared_data):
+    ckpt, labels, _ = checkpoint
     with pytest.raises(ValueError, match="'running' is neither a class name"):
-        demo.resolve_true_label('running', names)
-    scores = torch.tensor([0.1, 0.43, 0.36, 0.11])
-    lines, true_line = demo.result_lines(scores, ['a', 'cw', 'ccw', 'b'], 2, true_index=2)
-    assert lines == ['cw: 0.430', 'ccw: 0.360 <- true']
-    assert true_line == 'true: ccw (score 0.360, rank 2): top-1 wrong'
-    assert demo.result_lines(scores, ['a', 'cw', 'ccw', 'b'], 1, None) == (['cw: 0.430'], None)
+        demo.main([str(shared_data / 'videos/test.mp4'), str(CONFIG), 'missing.pth',
+                   '--label-map', str(labels), '--true-label', 'running'])
