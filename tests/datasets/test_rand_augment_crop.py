@@ -8,6 +8,7 @@ for hand-made op sequences covering each way the fused path splits a clip.
 import copy
 import os
 import random
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,10 +55,17 @@ def smooth_frames(n=3, h=40, w=56, seed=0):
     return frames
 
 
+NO_KERNEL = ('the optional C extension umt_mm._affine_bicubic is not built (pip install -e . '
+             'builds it where a C compiler and the Python headers are found)')
+needs_kernel = pytest.mark.skipif(rac._affine_bicubic is None, reason=NO_KERNEL)
+
+
 @pytest.fixture(params=['kernel', 'pillow'])
 def path(request, monkeypatch):
     """Run a test with the C kernel (as installed) and with Pillow alone."""
     if request.param == 'kernel':
+        if rac._affine_bicubic is None:
+            pytest.skip(NO_KERNEL)
         assert kernel_available(), (
             'umt_mm._affine_bicubic is not built or differs from Pillow here (pip install -e . '
             'builds it; it needs a C compiler and the Python headers)')
@@ -237,10 +245,11 @@ def test_every_op_has_a_locality_class():
         assert sum(name in c for c in classes) == 1, name
 
 
+@needs_kernel
 def test_kernel_equals_pillow_on_any_rectangle():
     """The C kernel gives Pillow's bicubic transform at absolute positions: random, smooth
     and real frames, every geometric op kind (and fractions exactly 0), any rectangle."""
-    assert kernel_available(), 'umt_mm._affine_bicubic is not built (pip install -e .)'
+    assert rac.kernel_mismatch() is None
     kernel = rac._affine_bicubic
     rng = np.random.RandomState(0)
     frames = random_frames(3, 29, 41, seed=1) + smooth_frames(3, 29, 41, seed=2)
@@ -280,13 +289,109 @@ def test_kernel_equals_pillow_on_any_rectangle():
                          (1., 0., 0., 0., 1., 0.), 0, 0, (0, 0, 0))
 
 
-def test_a_kernel_that_differs_from_pillow_is_not_used(monkeypatch):
+class PillowKernel:
+    """``umt_mm._affine_bicubic``'s interface computed by Pillow (exact by construction),
+    optionally with one wrong pixel for the maps of one op kind."""
+
+    def __init__(self, wrong_for: str | None = None):
+        self.wrong_for = wrong_for
+
+    def transform(self, src, out, data, x0, y0, fill):
+        height, width = src.shape[:2]
+        whole = np.asarray(Image.fromarray(src).transform(
+            (width, height), Image.Transform.AFFINE, data, resample=BICUBIC, fillcolor=fill))
+        out[...] = whole[y0:y0 + out.shape[0], x0:x0 + out.shape[1]]
+        if map_kind(data) == self.wrong_for:
+            out[-1, -1, 0] ^= 1
+
+
+def map_kind(data):
+    """The op kind of an affine map of :func:`affine_data`."""
+    a, b, c, d, e, f = data
+    if b and d:
+        return 'rotate'
+    if b:
+        return 'shear_x'
+    if d:
+        return 'shear_y'
+    return 'translate_x' if c else 'translate_y'
+
+
+def kernel_paths(data, width=37, height=23):
+    """Which of the kernel's paths the map takes over the whole frame (as the C code)."""
+    a, b, c, d, e, f = data
+    y, x = np.mgrid[0:height, 0:width] + 0.5
+    xx, yy = a * x + b * y + c - 0.5, d * x + e * y + f - 0.5
+    dx, dy = xx - np.floor(xx), yy - np.floor(yy)
+    return {('one row' if fy == 0 else 'one column' if fx == 0 else '4 x 4')
+            for fx, fy in zip(dx.ravel(), dy.ravel())}
+
+
+def test_the_check_covers_every_op_and_path_the_kernel_takes_over():
+    from umt_mm.datasets.transforms.rand_augment import _GEOMETRIC_OPS
+    assert {name for name, _ in rac.KERNEL_CHECK_OPS} == _GEOMETRIC_OPS
+    maps = [affine_data(op(name, arg), 37, 23) for name, arg in rac.KERNEL_CHECK_OPS]
+    assert {map_kind(m) for m in maps if m} == {
+        'rotate', 'shear_x', 'shear_y', 'translate_x', 'translate_y'}
+    paths = set().union(*(kernel_paths(m) for m in maps if m))
+    assert paths == {'one row', 'one column', '4 x 4'}
+    assert kernel_paths(affine_data(op('ShearX', 0.3), 37, 23)) == {'one row'}
+    assert kernel_paths(affine_data(op('ShearY', 0.3), 37, 23)) == {'one column'}
+
+
+@pytest.mark.parametrize('kind', ['rotate', 'shear_x', 'shear_y', 'translate_x',
+                                  'translate_y'])
+def test_a_wrong_kernel_result_for_any_op_falls_back_to_pillow(kind, monkeypatch):
+    """A kernel wrong only for ``kind`` fails the run-time check: Pillow is used, one
+    warning names the op, and the fused transform still equals the two-step one."""
+    monkeypatch.setattr(rac, '_affine_bicubic', PillowKernel())
+    assert rac.kernel_mismatch() is None  # the check itself accepts an exact kernel
+    monkeypatch.setattr(rac, '_affine_bicubic', PillowKernel(wrong_for=kind))
     monkeypatch.setattr(rac, '_KERNEL_OK', None)
-    monkeypatch.setattr(rac, '_kernel_matches_pillow', lambda: False)
-    with pytest.warns(UserWarning, match='does not reproduce Pillow'):
+    name = dict(rotate='Rotate', shear_x='ShearX', shear_y='ShearY', translate_x='TranslateX',
+                translate_y='TranslateY')[kind]
+    with pytest.warns(UserWarning, match=rf'does not reproduce Pillow .*{name}') as record:
+        assert not kernel_available()
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert not kernel_available()  # checked once per process: no second warning
+    plan = rac.plan_augment_crop([op('Rotate', 17.3)], 40, 30, (5, 5, 20, 20))
+    assert not plan.kernel and not plan.region_by_kernel
+    aug = UMTRandAugment()
+    steps = compile_ops([op('Rotate', 17.3), op('ShearY', 0.2), op('TranslateXRel', 0.3)])
+    frame = random_frames(1, 30, 40, seed=3)[0]
+    np.testing.assert_array_equal(augment_crop(aug, frame, steps, (5, 5, 20, 20)),
+                                  aug._apply_steps(frame, steps)[5:20, 5:20])
+
+
+def test_the_warning_names_the_pillow_release_the_kernel_copies(monkeypatch):
+    monkeypatch.setattr(rac, '_affine_bicubic', PillowKernel(wrong_for='rotate'))
+    monkeypatch.setattr(rac, '_KERNEL_OK', None)
+    monkeypatch.setattr(rac, 'KERNEL_PILLOW_VERSION', '0.0.1')
+    with pytest.warns(UserWarning, match=r'the kernel copies Pillow 0\.0\.1; Pillow .* is '
+                      'installed'):
+        assert not kernel_available()
+    monkeypatch.setattr(rac, '_KERNEL_OK', None)
+    monkeypatch.setattr(rac, 'KERNEL_PILLOW_VERSION', Image.__version__)
+    with pytest.warns(UserWarning) as record:
+        assert not kernel_available()
+    assert 'the kernel copies' not in str(record[0].message)
+
+
+def test_a_kernel_that_raises_or_is_absent_is_not_used(monkeypatch):
+    class Broken:
+        def transform(self, *args):
+            raise ValueError('built for another ABI')
+
+    monkeypatch.setattr(rac, '_affine_bicubic', Broken())
+    monkeypatch.setattr(rac, '_KERNEL_OK', None)
+    with pytest.warns(UserWarning, match='ValueError: built for another ABI'):
         assert not kernel_available()
     plan = rac.plan_augment_crop([op('ShearX', 0.1)], 40, 30, (5, 5, 20, 20))
     assert not plan.kernel and plan.origin == (0, 0) and plan.size == (20, 20)
     monkeypatch.setattr(rac, '_KERNEL_OK', None)
     monkeypatch.setattr(rac, '_affine_bicubic', None)  # not built: Pillow, no warning
-    assert not kernel_available()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert not kernel_available()

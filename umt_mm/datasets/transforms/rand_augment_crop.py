@@ -115,50 +115,98 @@ def affine_data(op: SampledOp, width: int, height: int) -> tuple | None:
     return tuple(m)
 
 
+#: The Pillow release whose bicubic affine transform ``umt_mm/_ext/affine_bicubic.c`` copies
+#: (``ImagingGenericTransform`` and ``bicubic_filter32RGB`` of ``libImaging/Geometry.c``).
+#: Another release is used as well when the run-time check passes; when it fails, the
+#: warning names both releases.
+KERNEL_PILLOW_VERSION = '13.0.0'
+
+#: The ops :func:`kernel_available` checks against Pillow: every geometric op the kernel
+#: takes over (both shears, both translations, relative and absolute, rotation), with
+#: arguments that reach each of the kernel's paths: one row of taps (a y fraction of 0:
+#: ``ShearX``, ``TranslateX``, an integer ``TranslateY``), one column (an x fraction of 0:
+#: ``ShearY``, a fractional ``TranslateY``), the full 4 x 4 (rotations), and the fill colour
+#: (translations and rotations uncover pixels).
+KERNEL_CHECK_OPS: tuple[tuple[str, float], ...] = (
+    ('ShearX', 0.3), ('ShearX', -0.1234567), ('ShearY', 0.2876543), ('ShearY', -0.3),
+    ('TranslateX', 3.0), ('TranslateX', -2.75), ('TranslateY', 2.0), ('TranslateY', -1.618034),
+    ('TranslateXRel', 0.4321), ('TranslateYRel', -0.45), ('Rotate', 17.3), ('Rotate', -29.9),
+    ('Rotate', 90.0))
+
 _KERNEL_OK: bool | None = None
 
 
-def _kernel_matches_pillow() -> bool:
-    """Compare the C kernel with Pillow on small images for every geometric op kind."""
+def _check_frames() -> dict[str, np.ndarray]:
+    """Small non-square frames: noise (every tap differs) and a ramp (values near integers)."""
     rng = np.random.RandomState(0)
     height, width = 23, 37
     noise = rng.randint(0, 256, (height, width, 3)).astype(np.uint8)
     ramp = (np.add.outer(np.arange(height) * 7, np.arange(width) * 3) % 256).astype(np.uint8)
-    ops = [SampledOp(name, (arg, ), 7.0, int(Image.Resampling.BICUBIC)) for name, arg in (
-        ('ShearX', 0.3), ('ShearX', -0.1234567), ('ShearY', 0.2876543), ('Rotate', 17.3),
-        ('Rotate', -29.9), ('TranslateXRel', 0.4321), ('TranslateYRel', -0.45),
-        ('TranslateX', 3.0))]
-    for frame in (noise, np.repeat(ramp[..., None], 3, axis=2)):
-        for op in ops:
-            data = tuple(float(v) for v in affine_data(op, width, height))
-            whole = np.asarray(Image.fromarray(frame).transform(
-                (width, height), Image.Transform.AFFINE, data, resample=op.resample,
-                fillcolor=(128, 128, 128)))
-            for x0, y0, x1, y1 in ((0, 0, width, height), (5, 3, 30, 21), (36, 22, 37, 23)):
+    return dict(noise=noise, ramp=np.repeat(ramp[..., None], 3, axis=2))
+
+
+def kernel_mismatch() -> str | None:
+    """The first difference between the C kernel and Pillow, or None when there is none.
+
+    Each op of :data:`KERNEL_CHECK_OPS` is computed by RandAugment's own Pillow call
+    (:func:`~umt_mm.datasets.transforms.rand_augment.apply_op`, so :func:`affine_data` is
+    checked too) and by the kernel on the whole frame, an inner rectangle, one row, one
+    column and the last pixel, with a fill colour whose channels differ. A kernel that
+    raises counts as a difference.
+
+    Returns:
+        str | None: What differs (op, argument, frame, rectangle), or None.
+    """
+    from .rand_augment import apply_op
+    fill = (17, 128, 231)
+    for frame_name, frame in _check_frames().items():
+        height, width = frame.shape[:2]
+        rects = ((0, 0, width, height), (5, 3, 30, 21), (0, 11, width, 12), (17, 0, 18, height),
+                 (width - 1, height - 1, width, height))
+        for name, arg in KERNEL_CHECK_OPS:
+            op = SampledOp(name, (arg, ), 7.0, _BICUBIC)
+            data = affine_data(op, width, height)
+            if data is None:
+                continue  # Pillow copies or transposes; the kernel is not used
+            whole = np.asarray(apply_op(Image.fromarray(frame), name, (arg, ), resample=_BICUBIC,
+                                        fill=fill))
+            for x0, y0, x1, y1 in rects:
                 out = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
-                _affine_bicubic.transform(frame, out, data, x0, y0, (128, 128, 128))
+                where = f'{name}({arg}) on the {frame_name} frame, rectangle {(x0, y0, x1, y1)}'
+                try:
+                    _affine_bicubic.transform(frame, out, tuple(float(v) for v in data), x0, y0,
+                                              fill)
+                except Exception as err:  # noqa: BLE001 (any failure means: use Pillow)
+                    return f'{where}: {type(err).__name__}: {err}'
                 if not np.array_equal(out, whole[y0:y1, x0:x1]):
-                    return False
-    return True
+                    return f'{where}: pixels differ'
+    return None
 
 
 def kernel_available() -> bool:
     """Whether the C kernel (``umt_mm._affine_bicubic``) is built and gives Pillow's pixels.
 
-    Checked once per process against Pillow itself (a few milliseconds); a kernel that
-    differs (a Pillow or a compiler that evaluates the doubles otherwise, e.g. with fused
-    multiply-adds) is not used, with one warning.
+    Checked once per process against Pillow itself (:func:`kernel_mismatch`, a few
+    milliseconds); a kernel that differs on any op it takes over (a Pillow release that
+    computes otherwise, a compiler that fuses multiply-adds) is not used, with one warning
+    that names the difference and, where they differ, the installed Pillow and
+    :data:`KERNEL_PILLOW_VERSION`.
 
     Returns:
         bool: True when :func:`apply_crop_plan` computes the rectangle with the kernel.
     """
     global _KERNEL_OK
     if _KERNEL_OK is None:
-        _KERNEL_OK = _affine_bicubic is not None and _kernel_matches_pillow()
-        if _affine_bicubic is not None and not _KERNEL_OK:
-            warnings.warn('umt_mm._affine_bicubic does not reproduce Pillow ' +
-                          Image.__version__ + ' on this machine; UMTRandAugmentCrop '
-                          'uses Pillow (the same pixels, slower)', stacklevel=2)
+        mismatch = None if _affine_bicubic is None else kernel_mismatch()
+        _KERNEL_OK = _affine_bicubic is not None and mismatch is None
+        if mismatch is not None:
+            installed = Image.__version__
+            release = '' if installed == KERNEL_PILLOW_VERSION else (
+                f' (the kernel copies Pillow {KERNEL_PILLOW_VERSION}; Pillow {installed} is '
+                'installed)')
+            warnings.warn(f'umt_mm._affine_bicubic does not reproduce Pillow {installed} on '
+                          f'this machine{release}: {mismatch}; UMTRandAugmentCrop uses Pillow '
+                          '(the same pixels, slower)', stacklevel=2)
     return _KERNEL_OK
 
 
@@ -455,4 +503,4 @@ class UMTRandAugmentCrop(BaseTransform):
 
 
 __all__ = ['UMTRandAugmentCrop', 'CropPlan', 'affine_data', 'apply_crop_plan', 'augment_crop',
-           'kernel_available', 'plan_augment_crop']
+           'kernel_available', 'kernel_mismatch', 'plan_augment_crop']
