@@ -1,4 +1,5 @@
 """tools/data/ava/convert_alphaction_proposals.py on a small AlphAction-style json."""
+import importlib.util
 import json
 import pickle
 import subprocess
@@ -62,7 +63,7 @@ def test_tool_round_trips_alphaction_boxes(tmp_path):
     assert list(kept) == ['0f39OWEqJ24,0902'] and len(kept['0f39OWEqJ24,0902']) == 1
 
 
-def test_tool_errors_name_file_and_entry(tmp_path):
+def test_tool_errors_name_file_and_entry(tmp_path, capsys):
     from umt_mm.datasets.ava import convert_alphaction_boxes
     det, ann = write_alphaction_files(tmp_path)
     bad = tmp_path / 'bad.json'
@@ -74,3 +75,11 @@ def test_tool_errors_name_file_and_entry(tmp_path):
         convert_alphaction_boxes(bad, ann)
     with pytest.raises(ValueError, match=r'bad\.json: expected a COCO-style object'):
         convert_alphaction_boxes(det, bad)
+    # the tool prints the error and exits with 2, writing nothing
+    spec = importlib.util.spec_from_file_location('convert_alphaction_proposals', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'props.pkl'
+    assert tool.main([str(det), str(bad), str(out)]) == 2
+    assert capsys.readouterr().err.startswith(f'error: {bad}: expected a COCO-style object')
+    assert not out.exists()

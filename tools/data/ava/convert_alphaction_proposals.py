@@ -12,15 +12,18 @@ Example::
         data/ava/boxes/ava_val_det_person_bbox.json \\
         data/ava/annotations_alphaction/ava_val_v2.2_min.json \\
         data/ava/annotations/ava_val_det_person_bbox_alphaction.pkl
+
+Exits with 2 (the error names the file and the entry) when a json cannot be read.
 """
 import argparse
 import pickle
+import sys
 from pathlib import Path
 
 from umt_mm.datasets.ava import convert_alphaction_boxes
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('det_json', help="AlphAction's person detections json")
@@ -30,14 +33,19 @@ def main(argv=None) -> None:
                         help='keep boxes scoring at least this (the dataset applies the test '
                         'threshold, 0.8, itself); default 0')
     args = parser.parse_args(argv)
-    proposals = convert_alphaction_boxes(args.det_json, args.ann_json, args.score_thr)
+    try:
+        proposals = convert_alphaction_boxes(args.det_json, args.ann_json, args.score_thr)
+    except (OSError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, 'wb') as f:
         pickle.dump(proposals, f)
     num_boxes = sum(len(v) for v in proposals.values())
     print(f'{num_boxes} boxes on {len(proposals)} timestamps -> {out}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
