@@ -1,4 +1,6 @@
 """UMTMixupCutmix against timm's batch-mode Mixup semantics (umt_spec.md §3.2)."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -94,5 +96,33 @@ def test_head_smoothing_on_mixed_labels_equals_timm_target():
 def test_bad_arguments():
     with pytest.raises(ValueError, match='both are 0'):
         UMTMixupCutmix(num_classes=3, mixup_alpha=0, cutmix_alpha=0)
-    with pytest.raises(ValueError, match='at least 2'):
-        UMTMixupCutmix(num_classes=3)(torch.zeros(1, 1, 3, 2, 4, 4), _samples([0]))
+
+
+def test_a_batch_of_one_goes_through_unmixed_with_one_warning():
+    """The last batch of an epoch may hold one sample (a loader without drop_last)."""
+    blend = UMTMixupCutmix(num_classes=3, prob=1.0)
+    imgs = torch.rand(1, 1, 3, 2, 4, 4)
+    with pytest.warns(UserWarning, match='batch of one sample is passed through unmixed'):
+        out, samples = blend(imgs, _samples([2]))
+    assert torch.equal(out, imgs)
+    assert torch.equal(samples[0].gt_label, torch.tensor([0., 0., 1.]))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # warned once: a second batch of one is silent
+        out, samples = blend(imgs, _samples([1]))
+    assert torch.equal(samples[0].gt_label, torch.tensor([0., 1., 0.]))
+    # larger batches are still mixed afterwards
+    out, samples = blend(_batch(4), _samples([0, 1, 2, 0]))
+    assert samples[0].gt_label.shape == (3,) and not torch.equal(out, _batch(4))
+
+
+def test_a_batch_of_one_through_the_data_preprocessor():
+    """The recipes' path: ActionDataPreprocessor(blending=UMTMixupCutmix) in training."""
+    preprocessor = MODELS.build(dict(
+        type='ActionDataPreprocessor', mean=[0., 0., 0.], std=[1., 1., 1.],
+        format_shape='NCTHW',
+        blending=dict(type='UMTMixupCutmix', num_classes=4)))
+    clip = torch.rand(3, 2, 8, 8) * 255
+    with pytest.warns(UserWarning, match='unmixed'):
+        data = preprocessor(dict(inputs=[clip], data_samples=_samples([1])), training=True)
+    assert torch.allclose(data['inputs'][0], clip)
+    assert torch.equal(data['data_samples'][0].gt_label, torch.tensor([0., 1., 0., 0.]))

@@ -37,6 +37,9 @@ train_dataloader = dict(
     num_workers=12,
     persistent_workers=True,
     pin_memory=True,
+    # the reference's train loader (run_umt_pretraining.py: drop_last=True): every step
+    # a full per-GPU batch
+    drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='VideoFolderDataset',

@@ -61,6 +61,9 @@ train_dataloader = dict(
     num_workers=12,
     persistent_workers=True,
     pin_memory=True,
+    # the reference's train loader (run_class_finetuning.py: drop_last=True): every step a
+    # full per-GPU batch (its Mixup asserts an even batch)
+    drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='repeat_pseudo_collate'),
     dataset=dict(

@@ -10,6 +10,8 @@ MMAction2's ``BaseHead`` computes ``(1 - eps) * mixed + eps / N``, which equals 
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from mmaction.models.utils.blending_utils import BaseMiniBatchBlending
@@ -52,6 +54,9 @@ class UMTMixupCutmix(BaseMiniBatchBlending):
     ``i`` is mixed with sample ``B - 1 - i`` (the reversed batch). CutMix pastes one box,
     the same on every frame and view, and corrects ``lam`` to the pasted area. Labels become
     ``lam * y_i + (1 - lam) * y_{B-1-i}`` (one-hot); smoothing is applied by the head.
+    A batch of one sample (which the reference never meets: its train loader drops the last
+    incomplete batch, and its ``Mixup`` asserts an even batch) is passed through unmixed,
+    with a warning the first time.
 
     Args:
         num_classes (int): Number of classes.
@@ -84,6 +89,7 @@ class UMTMixupCutmix(BaseMiniBatchBlending):
         self.cutmix_alpha = cutmix_alpha
         self.prob = prob
         self.switch_prob = switch_prob
+        self._warned_single = False
 
     def sample_params(self) -> tuple[float, bool]:
         """Draw ``(lam, use_cutmix)`` for one batch, in timm's order of random draws.
@@ -113,9 +119,17 @@ class UMTMixupCutmix(BaseMiniBatchBlending):
         """
         if kwargs:
             raise TypeError(f'unexpected arguments for UMTMixupCutmix: {sorted(kwargs)}')
-        if imgs.size(0) < 2:
-            raise ValueError('UMTMixupCutmix needs a batch of at least 2 samples')
         label = label.float()
+        if imgs.size(0) < 2:
+            # nothing to pair with (e.g. the last batch of an epoch on one rank when the
+            # train loader keeps incomplete batches): the sample goes through unmixed
+            if not self._warned_single:
+                self._warned_single = True
+                warnings.warn(
+                    'UMTMixupCutmix: a batch of one sample is passed through unmixed (its '
+                    'one-hot label kept); set drop_last=True in train_dataloader, as the '
+                    'recipes do, to train on full batches only. Warned once.', stacklevel=2)
+            return imgs, label
         lam, use_cutmix = self.sample_params()
         if lam == 1.0:
             return imgs, label
