@@ -13,7 +13,9 @@ _base_ = [
 ]
 
 model = dict(
-    backbone=dict(img_size=384),
+    # the script's --use_checkpoint --checkpoint_num 8: the first 8 of 12 blocks recompute
+    # their activations in the backward pass (memory only, same numbers)
+    backbone=dict(img_size=384, use_checkpoint=True, checkpoint_num=8),
     cls_head=dict(num_classes=339),
     data_preprocessor=dict(blending=dict(num_classes=339)))
 

@@ -23,7 +23,7 @@ SPEC = {
     'mitv1/umt-base-p16-res224_k400-ft_16xb32-u8-40e_mit-rgb.py':
         (339, 'base', 8, 224, 32, 1, 40, 5, 1e-4, .75, .1, .05, 4, 3, 'kinetics', 0, 'k400'),
     'mitv1/umt-base-p16-res384_k400-ft_16xb16-u8-4e_mit-rgb.py':
-        (339, 'base', 8, 384, 16, 1, 4, 1, 1e-5, .75, .1, .1, 4, 3, 'kinetics', 0, 'k400'),
+        (339, 'base', 8, 384, 16, 1, 4, 1, 1e-5, .75, .1, .1, 4, 3, 'kinetics', 8, 'k400'),
     'mitv1/umt-large-p16-res224_k400-ft_16xb32-u8-20e_mit-rgb.py':
         (339, 'large', 8, 224, 32, 1, 20, 5, 1e-4, .85, .2, .05, 4, 3, 'kinetics', 12, 'k400'),
     'mitv1/umt-large-p16-res384_k400-ft_16xb8-u8-4e_mit-rgb.py':
