@@ -4,8 +4,8 @@ The recipes seed each process differently (the reference's ``seed + rank``), so 
 draws other initial weights. DDP broadcasts rank 0's when it wraps the model; MMEngine's
 ``MMFullyShardedDataParallel`` is built without ``sync_module_states``, which umt_mm turns on
 by default (``umt_mm.engine.fsdp_sync_module_states``). Two gloo processes, as MMEngine's
-FSDPStrategy builds the wrapper (``device_id=int(LOCAL_RANK)``), NO_SHARD so that every process holds the
-whole model: after wrapping, both hold rank 0's initial weights.
+FSDPStrategy builds the wrapper (``device_id=int(LOCAL_RANK)``), NO_SHARD so that every
+process holds the whole model: after wrapping, both hold rank 0's initial weights.
 """
 import json
 
