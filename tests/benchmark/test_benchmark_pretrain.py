@@ -1,25 +1,15 @@
-"""The pretraining case of tools/benchmark.py computes the same step with every variant."""
-import importlib.util
-from pathlib import Path
-
+"""umt_mm.benchmark.pretrain computes the same step with every variant."""
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
+from umt_mm.benchmark import pretrain as bench
+
 TINY = dict(frames=2, size=32, arch=dict(embed_dims=32, depth=2, num_heads=2),
             teacher_arch=dict(patch_size=16, width=32, layers=2, heads=2, output_dim=16),
             align_dims=16, num_return_layers=2)
 
 
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location('umt_benchmark', ROOT / 'tools/benchmark.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_naive_step_is_the_same_computation():
-    bench = load_benchmark()
     losses = {}
     for variant in ('sdpa', 'naive', 'naive_attention'):
         model, step = bench.build_pretrain_step(variant, **TINY)
@@ -32,7 +22,6 @@ def test_naive_step_is_the_same_computation():
 
 
 def test_naive_teacher_attention_matches_the_fused_one():
-    bench = load_benchmark()
     model, _ = bench.build_pretrain_step('sdpa', **TINY)
     x = torch.randn(2, 3, 2, 32, 32)
     features, cls_attn = model.teacher(x)
@@ -45,7 +34,6 @@ def test_naive_teacher_attention_matches_the_fused_one():
 
 
 def test_naive_step_gathers_full_teacher_features_and_ours_skips_that_work(monkeypatch):
-    bench = load_benchmark()
     gflop = {}
     for variant in ('sdpa', 'naive'):
         model, step = bench.build_pretrain_step(variant, **TINY)
