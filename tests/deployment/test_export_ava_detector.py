@@ -166,9 +166,14 @@ def test_export_tool_on_the_detector(tmp_path, shared_data, capsys):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     out = tmp_path / 'det.onnx'
+    video = shared_data / 'videos' / 'demo_spatiotemporal_det.mp4'
     code = tool.main([str(tiny_ava_config(tmp_path)), 'none', '--out', str(out),
-                      '--shape', *map(str, SHAPE), '--verify'])
+                      '--shape', *map(str, SHAPE), '--verify', '--video', str(video),
+                      '--label-map', 'ava'])
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert 'real clip demo_spatiotemporal_det.mp4' in printed and 'within 0.0001' in printed
-    assert json.loads(out.with_suffix('.json').read_text())['file'] == 'det.onnx'
+    info = json.loads(out.with_suffix('.json').read_text())
+    assert info['file'] == 'det.onnx'
+    names = info['labels']['names']
+    assert len(names) == 60 and names['80'] == 'watch (a person)'

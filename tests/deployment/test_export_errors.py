@@ -1,4 +1,5 @@
-"""Configs whose model cannot be exported fail with the module that blocks them."""
+"""Configs whose model cannot be exported fail with the module that blocks them; checkpoints
+that do not fill the model fail with the converter command."""
 import pytest
 from deploy_helpers import QUICKSTART, ROOT
 
@@ -71,3 +72,28 @@ def test_distiller_has_no_export_path():
                      arch=dict(patch_size=16, width=32, layers=1, heads=2, output_dim=32))))
     with pytest.raises(ExportError, match=r'model \(UMTDistiller\) has no export path'):
         make_wrapper(model)
+
+
+def test_tool_loads_strictly_and_names_the_converter(tmp_path, capsys):
+    import torch
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+
+    from umt_mm.converters import to_official_finetune
+    model = MODELS.build(Config.fromfile(QUICKSTART).model)
+    official = tmp_path / 'b16_ptk710_ftk710_ftk400_f8_res224.pth'
+    torch.save({'model': to_official_finetune(model.state_dict())}, official)
+    out = tmp_path / 'x.onnx'
+    code = _tool().main([str(QUICKSTART), str(official), '--out', str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert 'official UMT finetuning layout' in err
+    assert 'tools/convert_umt_checkpoint.py' in err and '--kind finetune' in err
+    assert 'pass --non-strict' in err
+    assert _tool().main([str(QUICKSTART), str(official), '--out', str(out),
+                         '--non-strict']) == 0
+    assert out.is_file()
+    converted = tmp_path / 'converted.pth'
+    torch.save({'state_dict': model.state_dict()}, converted)
+    assert _tool().main([str(QUICKSTART), str(converted), '--out', str(out)]) == 0
+    assert 'Differences' not in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""tools/demo_spatiotemporal.py on the shared demo video: fixed boxes and an MMDet detector."""
+"""tools/demo_spatiotemporal.py: fixed boxes and an MMDet detector on the shared demo video;
+strict loading (an unconverted official AVA checkpoint fails with the converter command)."""
 import csv
 import json
 import pickle
@@ -8,6 +9,8 @@ import pytest
 import torch
 from mmengine.config import Config
 from tool_helpers import load_tool, save_random_checkpoint, write_tiny_ava_config
+
+from umt_mm.data import read_action_label_map
 
 VIDEO = 'videos/demo_spatiotemporal_det.mp4'
 BOXES = np.array([[0.10, 0.10, 0.50, 0.90, 0.95], [0.45, 0.20, 0.90, 0.95, 0.80]], np.float32)
@@ -78,7 +81,7 @@ def test_fixed_boxes_csv_equals_direct_scores_and_video_keeps_length(shared_data
     _, out_frames, out_fps = _frames(out)
     assert out_frames == in_frames == 57 and out_fps == pytest.approx(in_fps, rel=1e-3)
     # csv: every labelled action of every box, scores as computed directly
-    ids = sorted(demo.load_label_map(label_map))
+    ids = sorted(read_action_label_map(label_map))
     assert len(ids) == 60
     rows = list(csv.reader(open(tmp_path / 'out.csv')))
     assert len(rows) == len(STAMPS) * len(BOXES) * len(ids)
@@ -101,27 +104,6 @@ def test_fixed_boxes_csv_equals_direct_scores_and_video_keeps_length(shared_data
     assert first['person_score'] == pytest.approx(0.95)
     assert [a['score'] for a in first['actions']] == sorted(
         (a['score'] for a in first['actions']), reverse=True)
-
-
-def test_proposals_csv_and_errors(shared_data, tmp_path):
-    path = tmp_path / 'boxes.csv'
-    path.write_text('demo_spatiotemporal_det,2,0.1,0.2,0.3,0.4\n'
-                    'other,2,0.1,0.2,0.3,0.4,0.5\n'
-                    'demo_spatiotemporal_det,2,0.5,0.2,0.9,0.4,0.7\n')
-    boxes = demo.load_proposals(str(path), 'demo_spatiotemporal_det')
-    np.testing.assert_allclose(boxes[2], [[0.1, 0.2, 0.3, 0.4, 1.0], [0.5, 0.2, 0.9, 0.4, 0.7]])
-    with pytest.raises(ValueError, match="no boxes of video 'missing'.*'other'"):
-        demo.load_proposals(str(path), 'missing')
-    path.write_text('demo_spatiotemporal_det,2,10,20,30,40\n')
-    with pytest.raises(ValueError, match='not normalised'):
-        demo.load_proposals(str(path), 'demo_spatiotemporal_det')
-    path.write_text('demo_spatiotemporal_det,2,0.1\n')
-    with pytest.raises(ValueError, match=r'boxes.csv:1: expected'):
-        demo.load_proposals(str(path), 'demo_spatiotemporal_det')
-    bad_map = tmp_path / 'map.txt'
-    bad_map.write_text('1: bend\nwalk\n')
-    with pytest.raises(ValueError, match=r"map.txt:2: expected 'id: name'"):
-        demo.load_label_map(str(bad_map))
 
 
 TINY_FASTER_RCNN = """
@@ -209,3 +191,45 @@ def test_mmdet_detector_end_to_end(shared_data, tiny_ava, tmp_path):
             assert all(a['score'] >= 0.4 for a in box['actions'])
         total += len(boxes)
     assert total > 0
+
+
+def _official_ava(state: dict) -> dict:
+    """The reference detector's keys (the inverse of convert_official_ava)."""
+    out = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
+    out['head.weight'] = state['roi_head.bbox_head.fc_cls.weight'][1:]
+    out['head.bias'] = state['roi_head.bbox_head.fc_cls.bias'][1:]
+    return out
+
+
+def test_unconverted_official_checkpoint_fails_with_the_converter_command(tiny_ava, tmp_path,
+                                                                          capsys):
+    from umt_mm.converters import convert_official_ava
+    from umt_mm.converters.checkpoint_layouts import CheckpointMismatchError
+    from umt_mm.testing.motion_videos import render_motion_clip, write_video
+    root, cfg_file, _, model = tiny_ava
+    video = tmp_path / 'clip.mp4'
+    write_video(video, render_motion_clip(0, np.random.default_rng(0), num_frames=40), fps=30)
+    (tmp_path / 'boxes.csv').write_text('clip,0,0.1,0.1,0.6,0.9\n')
+    official = tmp_path / 'b16_ptk710_ftk710_ftava_f8_res224.pth'
+    torch.save({'model': _official_ava(model.state_dict())}, official)
+    args = [str(video), str(cfg_file), str(official), '--proposals',
+            str(tmp_path / 'boxes.csv'), '--device', 'cpu', '--out-csv',
+            str(tmp_path / 'out.csv'), '--action-score-thr', '0']
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'(?s)official UMT AVA detector layout.*tools/convert_umt_'
+                             r'checkpoint.py \S+ftava_f8_res224.pth \S+ --kind ava.*--non-strict'):
+        demo.main(args)
+    assert demo.cli(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('[demo-st] failed: ') and '--kind ava' in err
+    assert not (tmp_path / 'out.csv').exists()
+    # --non-strict goes on with what matches
+    assert demo.cli(args + ['--non-strict']) == 0
+    assert len((tmp_path / 'out.csv').read_text().splitlines()) == 80
+    # converted, it loads strictly
+    converted = tmp_path / 'converted.pth'
+    torch.save({'state_dict': convert_official_ava(_official_ava(model.state_dict()))},
+               converted)
+    args[2] = str(converted)
+    result = demo.main(args + ['--label-map', 'ava'])
+    assert len(result['detections'][0]['boxes'][0]['actions']) == 60

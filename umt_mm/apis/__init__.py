@@ -4,6 +4,16 @@ Built on ``mmaction.apis`` (and ``mmdet.apis`` for person boxes). Every function
 data and prints nothing; the tools in ``tools/`` print and draw. Checkpoints load
 strictly by default (see :func:`init_recognizer`). Examples of each: ``docs/apis.md``.
 """
+from .detection import (
+    KeyFrameClips,
+    KeyFrameDetections,
+    SpatioTemporalResult,
+    detect_actions,
+    detect_persons,
+    load_proposals,
+    person_boxes,
+)
+from .export import ExportResult, VerifyReport, export_model, verify_export
 from .features import (
     FeatureExtractor,
     FeatureOptions,
@@ -29,6 +39,9 @@ __all__ = [
     'default_device', 'get_model_info',
     'init_ava_detector', 'init_recognizer', 'list_models', 'load_checkpoint_strictly',
     'load_config', 'resolve_config',
+    'KeyFrameClips', 'KeyFrameDetections', 'SpatioTemporalResult', 'detect_actions',
+    'detect_persons', 'load_proposals', 'person_boxes',
+    'ExportResult', 'VerifyReport', 'export_model', 'verify_export',
     'RecognitionResult', 'inference_pipeline', 'inference_recognizer',
     'Window', 'WindowPrediction', 'WindowedPipeline', 'plan_windows', 'recognize_video',
     'FeatureExtractor', 'FeatureOptions', 'FeatureResult', 'extract_features',

@@ -91,8 +91,10 @@ def deploy_info(cfg, model: nn.Module, wrapper: nn.Module, shape: Sequence[int],
         fmt (str): ``'onnx'`` or ``'torchscript'``.
         model_file (str | Path): The exported file.
         checkpoint (str, optional): The checkpoint. Defaults to None.
-        label_map (str, optional): Class names, one per line (recognizer). Defaults to
-            None (the config's ``metainfo.classes`` when it is a file).
+        label_map (str, optional): Class names: a bundled label map's name (``'k400'``,
+            ``'ava'``...) or a file, one name per line (recognizer) or ``id: name`` lines
+            (AVA detector). Defaults to None (a recognizer config's ``metainfo.classes``
+            when it is a file).
 
     Returns:
         dict: JSON-serialisable description.
@@ -165,10 +167,14 @@ def deploy_info(cfg, model: nn.Module, wrapper: nn.Module, shape: Sequence[int],
                            sampling_ratio=wrapper.sampling_ratio, mode=wrapper.pool_mode,
                            onnx_coordinate_transformation_mode='output_half_pixel'))
         label_file = data_cfg.get('label_file')
+        names = None
+        if label_map:
+            from ..data import read_action_label_map
+            names = {str(k): v for k, v in read_action_label_map(label_map).items()}
         info['labels'] = dict(num_classes=num_classes,
                               background_class=bool(getattr(head.bbox_head, 'background_class',
                                                             False)),
-                              label_file=label_file, names=None)
+                              label_file=label_file, label_map=label_map, names=names)
     info['dynamic_axes'] = {k: {str(a): n for a, n in v.items()} for k, v in dynamic.items()}
     info['output_names'] = output_names
     return info

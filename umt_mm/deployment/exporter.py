@@ -278,37 +278,41 @@ def quiet_init_weights(model: nn.Module) -> None:
         logger.setLevel(level)
 
 
-def build_model(config: str | Path, checkpoint: str | None = None,
-                cfg_options: dict | None = None):
-    """Build a config's model on the CPU and load a checkpoint.
+def build_model(config: str | Path, checkpoint: str | Path | None = None,
+                cfg_options: dict | None = None, strict: bool = True,
+                opt_out: str = 'strict=False'):
+    """Build a config's model on the CPU and load a checkpoint strictly.
 
     Args:
-        config (str | Path): Config file.
-        checkpoint (str, optional): Checkpoint file; None or ``'none'`` keeps the
+        config (str | Path): Config file or model name (:func:`umt_mm.apis.list_models`).
+        checkpoint (str | Path, optional): Checkpoint file; None or ``'none'`` keeps the
             initialised weights (``init_weights``). Defaults to None.
         cfg_options (dict, optional): Config overrides. Defaults to None.
+        strict (bool): Fail unless the checkpoint fills the model exactly (see
+            :func:`umt_mm.apis.load_checkpoint_strictly`). Defaults to True.
+        opt_out (str): How the caller turns ``strict`` off, for the error message.
+            Defaults to 'strict=False'.
 
     Returns:
         tuple: ``(cfg, model)``, the model in eval mode.
+
+    Raises:
+        CheckpointMismatchError: ``strict`` and the checkpoint does not fill the model (an
+            official UMT file: the message has the converter command).
     """
     from mmaction.registry import MODELS
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
     import umt_mm  # noqa: F401  (registers the modules)
-    if not Path(config).is_file():
-        raise FileNotFoundError(f'config {config} does not exist')
-    cfg = Config.fromfile(str(config))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+
+    from ..apis.model_loading import load_checkpoint_strictly, load_config
+    cfg = load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = MODELS.build(cfg.model)
     quiet_init_weights(model)
     if checkpoint and str(checkpoint).lower() != 'none':
-        if not Path(checkpoint).is_file():
-            raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
-        load_checkpoint(model, str(checkpoint), map_location='cpu', strict=True)
+        load_checkpoint_strictly(model, checkpoint, strict=strict, config=cfg.filename,
+                                 opt_out=opt_out)
     return cfg, model.cpu().eval()
 
 
