@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Distributed testing with torchrun:  tools/dist_test.sh CONFIG CHECKPOINT NPROC [test.py args...]
+# The checkpoint loads strictly (as tools/test.py); pass --non-strict to load the matching
+# tensors only.
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2

@@ -1,13 +1,21 @@
-"""Test (evaluate) a checkpoint with umt_mm (same flags as MMAction2's ``tools/test.py``)."""
+"""Test (evaluate) a checkpoint with umt_mm (same flags as MMAction2's ``tools/test.py``).
+
+The checkpoint loads strictly: a file that does not fill the model (an official UMT release
+that was never converted) stops the test with its layout and the converter command.
+``--non-strict`` (or ``load_from_strict = False`` in the config) loads the matching tensors
+only, the rest keeping their initial values.
+"""
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import umt_mm  # noqa: F401  (registers modules, applies compat fixes)
 from umt_mm.cli_config import prepare_test_cfg
+from umt_mm.converters.checkpoint_layouts import CheckpointMismatchError
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,6 +35,9 @@ def parse_args() -> argparse.Namespace:
         help='replace (training) or leave out of the metric (evaluation) unreadable videos, '
         'logging and reporting each (bad_videos_*.json in the work dir); stop when more '
         'than MAX_FRACTION of a dataset is bad (umt_mm SkipBadVideos)')
+    parser.add_argument('--non-strict', action='store_true',
+                        help='load the checkpoint tensors that match the model and keep the '
+                        'rest at their initial values (default: fail on any mismatch)')
     parser.add_argument('--show-dir',
                         help='directory where the visualization images will be saved.')
     parser.add_argument('--show', action='store_true',
@@ -55,9 +66,14 @@ def main() -> None:
     cfg = prepare_test_cfg(cfg, launcher=args.launcher, checkpoint=args.checkpoint,
                            dump=args.dump, show=args.show, show_dir=args.show_dir,
                            interval=args.interval, wait_time=args.wait_time,
-                           skip_bad_videos=args.skip_bad_videos)
+                           skip_bad_videos=args.skip_bad_videos,
+                           non_strict=args.non_strict)
     runner = Runner.from_cfg(cfg)
-    runner.test()
+    try:
+        runner.test()
+    except CheckpointMismatchError as error:
+        print(f'[test] {error}', file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == '__main__':

@@ -129,8 +129,15 @@ def prepare_test_cfg(cfg: Config,
                      show_dir: str | None = None,
                      interval: int = 1,
                      wait_time: float = 2,
-                     skip_bad_videos: float | None = None) -> Config:
+                     skip_bad_videos: float | None = None,
+                     non_strict: bool = False) -> Config:
     """Apply the testing flags to a config.
+
+    The checkpoint loads strictly (``load_from_strict = True``): a file that does not fill
+    the model (an official UMT release that was never converted, another architecture)
+    fails with its layout and the converter command instead of being evaluated with
+    initial weights. ``non_strict`` (``--non-strict``) or ``load_from_strict = False`` in
+    the config load the matching tensors only.
 
     Args:
         cfg (Config): The loaded config; modified in place and returned.
@@ -145,12 +152,18 @@ def prepare_test_cfg(cfg: Config,
         skip_bad_videos (float, optional): Leave up to this fraction of unreadable videos
             out of the metric, reporting each (see :func:`wrap_skip_bad_videos`).
             Defaults to None (a bad video stops the test).
+        non_strict (bool): Load the checkpoint's matching tensors only. Defaults to False
+            (strict unless the config sets ``load_from_strict = False``).
 
     Returns:
         Config: The same config object.
     """
     cfg.launcher = launcher
     cfg.load_from = checkpoint
+    if non_strict:
+        cfg.load_from_strict = False
+    elif cfg.get('load_from_strict') is not False:
+        cfg.load_from_strict = True
     if dump is not None:
         if not dump.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--dump must be a .pkl or .pickle file, got {dump!r}')

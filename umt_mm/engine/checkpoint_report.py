@@ -1,6 +1,7 @@
 """Load a state dict into a model with one report of every key that does not match."""
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
@@ -12,6 +13,12 @@ from mmengine.dist import get_dist_info
 from mmengine.logging import print_log
 from mmengine.model import BaseTTAModel, is_model_wrapper
 
+#: ``(checkpoint file, config file)`` that ``Runner.load_checkpoint`` is loading, for the
+#: strict error's message (layout and converter command)
+_LOADING = contextvars.ContextVar('umt_mm_loading_checkpoint', default=None)
+#: how a Runner's strict load is turned off
+RUNNER_OPT_OUT = ('--non-strict to tools/test.py, or set `load_from_strict = False` in the '
+                  'config to turn strict loading off')
 _SIZE_MISMATCH = re.compile(r'size mismatch for (?P<key>\S+): copying a param with shape '
                             r'(?P<src>.+?) from checkpoint, the shape in current model is '
                             r'(?P<dst>.+?)\.$', re.S)
@@ -123,6 +130,11 @@ def load_state_dict_reporting(module: nn.Module, state_dict: dict, strict: bool 
         return report
     rank, _ = get_dist_info()
     if strict:
+        loading = _LOADING.get()
+        if loading is not None:  # the file is known: name its layout and the converter
+            from ..converters.checkpoint_layouts import raise_if_mismatched
+            raise_if_mismatched(loading[0], _tensors(state_dict), report, loading[1],
+                                RUNNER_OPT_OUT)
         raise RuntimeError('The checkpoint does not match the model (strict loading; set '
                            '`load_from_strict = False` to load the matching keys only):\n'
                            f'{report}')
@@ -137,6 +149,14 @@ def load_state_dict_reporting(module: nn.Module, state_dict: dict, strict: bool 
 
 
 load_state_dict_reporting._umt_mm_report = True
+
+
+def _tensors(state_dict: dict) -> dict:
+    """The tensors of an official file loaded whole (``{'model': ...}``, ``{'module': ...}``)."""
+    for key in ('model', 'module'):
+        if isinstance(state_dict.get(key), dict) and len(state_dict) <= 8:
+            return state_dict[key]
+    return state_dict
 
 
 def apply_checkpoint_load_report() -> bool:
@@ -168,6 +188,13 @@ def apply_checkpoint_load_report() -> bool:
                         revise_keys=[(r'^module.', '')]):  # noqa: B006 (MMEngine's default)
         if strict is None:
             strict = bool(self.cfg.get('load_from_strict', False)) if self.cfg else False
+        token = _LOADING.set((str(filename), getattr(self.cfg, 'filename', None)))
+        try:
+            return _load(self, filename, map_location, strict, revise_keys)
+        finally:
+            _LOADING.reset(token)
+
+    def _load(self, filename, map_location, strict, revise_keys):
         if not (self.cfg and self.cfg.get('load_from_trusted', False)):
             return original(self, filename, map_location=map_location, strict=strict,
                             revise_keys=revise_keys)
