@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 
 import umt_mm  # noqa: F401  (registers modules, applies compat fixes)
 from umt_mm.cli_config import prepare_train_cfg
+from umt_mm.engine.hooks.resume_checkpoint import apply_resume_fallback
 
 
 def parse_args() -> argparse.Namespace:
@@ -75,6 +76,8 @@ def main() -> None:
         diff_rank_seed=args.diff_rank_seed,
         deterministic=args.deterministic,
         skip_bad_videos=args.skip_bad_videos)
+    # --resume past a truncated / unreadable latest checkpoint to the newest readable one
+    apply_resume_fallback(cfg, args.resume)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else None
     if runner is None:
         from mmengine.registry import RUNNERS

@@ -35,10 +35,12 @@ class _RecordLoss(Hook):
         self.lrs[runner.iter + 1] = runner.optim_wrapper.get_lr()['lr'][0]
 
 
-def _run(repo_root, toy_videos, work, kill_at=None, resume=False, exact=True, workers=0):
+def _run(repo_root, toy_videos, work, kill_at=None, resume=False, exact=True, workers=0,
+         log=print):
     from mmengine.runner import Runner
 
     from umt_mm.cli_config import prepare_train_cfg
+    from umt_mm.engine.hooks.resume_checkpoint import apply_resume_fallback
     cfg = tiny_cfg(repo_root, toy_videos, work)
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_begin=1,
                          val_interval=1)  # 2 iterations per epoch, validation in between
@@ -48,6 +50,7 @@ def _run(repo_root, toy_videos, work, kill_at=None, resume=False, exact=True, wo
     cfg.train_dataloader.num_workers = workers
     cfg.train_dataloader.persistent_workers = False
     prepare_train_cfg(cfg, seed=0, deterministic=True, resume='auto' if resume else None)
+    apply_resume_fallback(cfg, 'auto' if resume else None, log=log)  # as tools/train.py
     runner = Runner.from_cfg(cfg)
     recorder = _RecordLoss()
     runner.register_hook(recorder)
@@ -152,6 +155,70 @@ def test_resume_survives_a_broken_last_checkpoint_file(tmp_path, content):
     assert runner_mod.find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_1.pth'))
     assert runner_mod.find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_1.pth')
+
+
+@pytest.mark.parametrize('damage', ['truncate', 'corrupt'])
+def test_resume_passes_over_an_unreadable_latest_checkpoint(damage, full_run, repo_root,
+                                                            toy_videos, tmp_path):
+    """Two checkpoints written, the latest cut short (or a byte flipped): ``--resume``
+    continues from the other one, says so, and the run ends as the unbroken one."""
+    full_work, full = full_run
+    work = tmp_path / 'killed'
+    _run(repo_root, toy_videos, work, kill_at=3)
+    latest = work / 'iter_2.pth'
+    assert (work / 'iter_1.pth').exists() and latest.exists()
+    assert (work / 'last_checkpoint').read_text().strip().endswith('iter_2.pth')
+    data = latest.read_bytes()
+    if damage == 'truncate':
+        latest.write_bytes(data[:len(data) // 2])
+    else:  # one byte of a tensor record flipped: the archive is whole, a CRC does not match
+        at = data.index(b'archive/data/0') + 200
+        latest.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:])
+
+    messages = []
+    _, resumed = _run(repo_root, toy_videos, work, resume=True, log=messages.append)
+    assert any('iter_2.pth cannot be read' in m for m in messages), messages
+    assert any('resuming from' in m and m.split('resuming from ')[1].startswith(
+        str(work / 'iter_1.pth')) for m in messages), messages
+    assert sorted(resumed.losses) == [2, 3, 4]  # from iteration 1's checkpoint
+    for it in resumed.losses:
+        assert resumed.losses[it] == full.losses[it], f'iteration {it}'
+    final = torch.load(work / 'iter_4.pth', map_location='cpu')['state_dict']
+    reference = torch.load(full_work / 'iter_4.pth', map_location='cpu')['state_dict']
+    for key in reference:
+        assert torch.equal(final[key], reference[key]), key
+
+
+def test_checkpoint_problem_names_what_is_wrong(tmp_path):
+    from umt_mm.engine.hooks.resume_checkpoint import (
+        apply_resume_fallback,
+        checkpoint_problem,
+    )
+    good = tmp_path / 'good.pth'
+    torch.save({'state_dict': {'w': torch.arange(1000.)}}, good)
+    assert checkpoint_problem(str(good)) is None
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    assert checkpoint_problem(str(tmp_path / 'empty.pth')) == 'empty file'
+    (tmp_path / 'cut.pth').write_bytes(good.read_bytes()[:300])
+    assert checkpoint_problem(str(tmp_path / 'cut.pth')).startswith('truncated')
+    (tmp_path / 'text.pth').write_text('hello')
+    assert checkpoint_problem(str(tmp_path / 'text.pth')) == 'not a torch checkpoint'
+    # nothing readable: a clear error naming every file, not a silent fresh start
+    work = tmp_path / 'work'
+    work.mkdir()
+    (work / 'epoch_1.pth').write_bytes(good.read_bytes()[:300])
+    (work / 'epoch_2.pth').write_bytes(b'')
+    import os
+    os.utime(work / 'epoch_1.pth', (1e9, 1e9))
+    os.utime(work / 'epoch_2.pth', (1e9 + 10, 1e9 + 10))
+    from mmengine.config import Config
+    cfg = Config(dict(work_dir=str(work), resume=True, load_from=None))
+    with pytest.raises(RuntimeError, match=r'no checkpoint in .* can be read.*epoch_2.pth: '
+                                           r'empty file.*epoch_1.pth: truncated'):
+        apply_resume_fallback(cfg, 'auto', log=lambda m: None)
+    # an explicit --resume PATH and a start without checkpoints are left alone
+    cfg = Config(dict(work_dir=str(work), resume=True, load_from=str(good)))
+    assert apply_resume_fallback(cfg, str(good)).load_from == str(good)
 
 
 class _StartWeights(Hook):

@@ -4,8 +4,10 @@ from .data_time_hook import DataTimeHook  # issue 17
 from .exact_resume_hook import ExactResumeHook, PositionSeededDataset, ResumableSampler
 from .lr_scaling_hook import EffectiveBatch, EffectiveBatchLRHook, effective_batch
 from .numeric_guard_hook import NonFiniteTrainingError, NumericGuardHook
+from .resume_checkpoint import apply_resume_fallback, latest_readable_checkpoint
 from .weight_decay_hook import CosineWeightDecayHook  # issue 15
 
 __all__ = ['BadVideoReportHook', 'ExactResumeHook', 'ResumableSampler', 'PositionSeededDataset',
            'NumericGuardHook', 'NonFiniteTrainingError', 'CosineWeightDecayHook',
-           'EffectiveBatch', 'EffectiveBatchLRHook', 'effective_batch', 'DataTimeHook']
+           'EffectiveBatch', 'EffectiveBatchLRHook', 'effective_batch', 'DataTimeHook',
+           'apply_resume_fallback', 'latest_readable_checkpoint']
