@@ -68,7 +68,7 @@ def test_weights_are_official_umt_checkpoints():
             assert stem.endswith(f'res{res[1]}'), (model['Name'], stem)
 
 
-# the README table / umt_spec.md §3.2 (reported top-1, AVA mAP)
+# the README table / the reference's MODEL_ZOO.md (reported top-1, AVA mAP)
 REPORTED = {
     'k710': [81.9, 86.0], 'k400': [87.4, 90.3, 90.6], 'k600': [87.8, 90.4, 90.5],
     'k700': [78.5, 83.2, 83.6], 'mitv1': [44.6, 45.5, 48.0, 48.7], 'sthv2': [70.8, 74.7],

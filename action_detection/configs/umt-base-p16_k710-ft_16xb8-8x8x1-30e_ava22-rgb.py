@@ -1,4 +1,4 @@
-# UMT-B/16 AVA v2.2 spatio-temporal action detection (umt_spec.md §4), initialised from the
+# UMT-B/16 AVA v2.2 spatio-temporal action detection, initialised from the
 # K710-finetuned UMT-B/16 with its classifier dropped.
 # Reference: single_modality/action_detection/exp/b16_ptk710_ftk710_ftava_f8_res224.sh;
 # reported frame mAP@0.5IoU 33.5 (60-class v2.2 evaluation).

@@ -1,4 +1,4 @@
-# UMT-L/16 AVA v2.2 spatio-temporal action detection (umt_spec.md §4), initialised from the
+# UMT-L/16 AVA v2.2 spatio-temporal action detection, initialised from the
 # K710-finetuned UMT-L/16 with its classifier dropped; everything not set here is the
 # B/16 config's (model head, pipelines, datasets, evaluation).
 # Reference: single_modality/action_detection/exp/l16_ptk710_ftk710_ftava_f8_res224.sh;

@@ -1,7 +1,7 @@
 # UMT-L/16, 16 frames x 224 px, finetuned on Kinetics-400 (400 classes) from
 # the K710-finetuned 8-frame model, its 710-class head mapped to the
-# 400 Kinetics-400 classes (umt_spec.md §7).
-# Reference (umt_spec.md §3.2):
+# 400 Kinetics-400 classes (run_class_finetuning.py).
+# Reference:
 #   single_modality/exp/finetuning/k400/l16_ptk710_ftk710_ftk400_f16_res224.sh;
 # reported top-1 90.6 (4 clips x 1 crop).
 _base_ = [

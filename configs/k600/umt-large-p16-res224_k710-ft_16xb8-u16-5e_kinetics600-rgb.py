@@ -1,7 +1,7 @@
 # UMT-L/16, 16 frames x 224 px, finetuned on Kinetics-600 (600 classes) from
 # the K710-finetuned 8-frame model, its 710-class head mapped to the
-# 600 Kinetics-600 classes (umt_spec.md §7).
-# Reference (umt_spec.md §3.2):
+# 600 Kinetics-600 classes (run_class_finetuning.py).
+# Reference:
 #   single_modality/exp/finetuning/k600/l16_ptk710_ftk710_ftk600_f16_res224.sh;
 # reported top-1 90.5 (4 clips x 1 crop).
 _base_ = [

@@ -1,7 +1,7 @@
 # UMT-B/16, 8 frames x 224 px, finetuned on Kinetics-700 (700 classes) from
 # the K710-finetuned 8-frame model, its 710-class head mapped to the
-# 700 Kinetics-700 classes (umt_spec.md §7).
-# Reference (umt_spec.md §3.2):
+# 700 Kinetics-700 classes (run_class_finetuning.py).
+# Reference:
 #   single_modality/exp/finetuning/k700/b16_ptk710_ftk710_ftk700_f8_res224.sh;
 # reported top-1 78.5 (4 clips x 3 crops).
 _base_ = [

@@ -1,6 +1,6 @@
 # UMT-B/16, 8 frames x 224 px, finetuned on Kinetics-710 (710 classes) from
 # the K710-pretrained student (alignment heads dropped, fresh fc_norm and head).
-# Reference (umt_spec.md §3.2):
+# Reference:
 #   single_modality/exp/finetuning/k710/b16_ptk710_ftk710_f8_res224.sh;
 # reported top-1 81.9 (4 clips x 3 crops).
 _base_ = [

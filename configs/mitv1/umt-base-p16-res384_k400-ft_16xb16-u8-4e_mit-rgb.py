@@ -1,6 +1,6 @@
 # UMT-B/16, 8 frames x 384 px, finetuned on Moments in Time v1 (339 classes) from
 # the K400-finetuned 224 px 8-frame model without its 400-class head.
-# Reference (umt_spec.md §3.2):
+# Reference:
 #   single_modality/exp/finetuning/mitv1/b16_ptk710_ftk710_ftk400_ftmitv1_f8_res384.sh;
 # reported top-1 45.5 (4 clips x 3 crops).
 # The reference MiT-224 scripts point MODEL_PATH at their own output (a typo); like the

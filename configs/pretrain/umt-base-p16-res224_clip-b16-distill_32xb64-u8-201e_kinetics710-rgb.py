@@ -1,6 +1,6 @@
 # UMT-B/16 pretraining on Kinetics-710: a masked UMT-B/16 student (8 frames x 224 px, 40 of 196
 # patches visible per frame, drawn by the teacher's CLS attention) aligned to the last 6 blocks
-# of a frozen CLIP ViT-B/16 at 224 px. Reference (umt_spec.md §3.1):
+# of a frozen CLIP ViT-B/16 at 224 px. Reference:
 #   single_modality/exp/pretraining/b16_ptk710_f8_res224.sh (201 epochs, 32 GPUs x 64).
 #
 # Teacher weights: any CLIP file, e.g. OpenAI's released ViT-B-16.pt (the format is detected;

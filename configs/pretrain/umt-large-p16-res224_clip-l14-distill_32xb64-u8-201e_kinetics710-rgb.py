@@ -1,7 +1,7 @@
 # UMT-L/16 pretraining on Kinetics-710: a masked UMT-L/16 student (8 frames x 224 px, 40 of 196
 # patches visible per frame, drawn by the teacher's CLS attention) aligned to the last 6 blocks
 # of a frozen CLIP ViT-L/14 at 196 px (the clip is resized 224 -> 196, so both see 14x14
-# patches). Reference (umt_spec.md §3.1):
+# patches). Reference:
 #   single_modality/exp/pretraining/l16_ptk710_f8_res224.sh (201 epochs, 32 GPUs x 64;
 #   clip_decoder 1024 -> 768; blocks 18..23 of the student and of the teacher aligned).
 #   Data, schedule, options and the rest as the B/16 recipe.

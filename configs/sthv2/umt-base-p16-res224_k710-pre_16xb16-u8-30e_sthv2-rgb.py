@@ -1,6 +1,6 @@
 # UMT-B/16, 8 frames x 224 px, finetuned on Something-Something v2 (174 classes) from
 # the K710-pretrained student (alignment heads dropped, fresh fc_norm and head).
-# Reference (umt_spec.md §3.2):
+# Reference:
 #   single_modality/exp/finetuning/ssv2/b16_ptk710_ftssv2_f8_res224.sh;
 # reported top-1 70.8 (2 clips x 3 crops).
 _base_ = [

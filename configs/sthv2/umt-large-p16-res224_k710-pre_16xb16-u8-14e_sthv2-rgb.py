@@ -1,6 +1,6 @@
 # UMT-L/16, 8 frames x 224 px, finetuned on Something-Something v2 (174 classes) from
 # the K710-pretrained student (alignment heads dropped, fresh fc_norm and head).
-# Reference (umt_spec.md §3.2):
+# Reference:
 #   single_modality/exp/finetuning/ssv2/l16_ptk710_ftssv2_f8_res224.sh;
 # reported top-1 74.7 (2 clips x 3 crops). The reference's MODEL_ZOO.md still links the
 # script's first name, l16_ptk710_ftk710_ftssv2_f16_res224.sh (added in commit 1cd57ce3,

@@ -1,4 +1,4 @@
-"""Every model-zoo recipe config against the hyper-parameter table of umt_spec.md §3.2.
+"""Every model-zoo recipe config against the reference's scripts (single_modality/exp/finetuning/).
 
 The table below is typed from the spec (reference scripts), independently of the
 configs, so a typo in a config fails here.
@@ -181,7 +181,7 @@ def test_recipe_model_builds_with_recipe_geometry(name):
     assert tuple(model.backbone.pos_embed.shape) == (1, grid, dim)
     assert tuple(model.cls_head.fc_cls.weight.shape) == (classes, dim)
     assert tuple(model.backbone.patch_embed.proj.weight.shape) == (dim, 3, 1, 16, 16)
-    # parameter count of the reference model (umt_spec.md §1.5: B/16 with 400 classes has
+    # parameter count of the reference model (models/modeling_finetune.py: B/16 with 400 classes has
     # 85,944,976 elements; pos_embed is a fixed buffer, not a parameter)
     per_block = 2 * dim + 2 * dim + 3 * dim * dim + dim * dim + dim + 2 * dim + \
         4 * dim * dim + 4 * dim + 4 * dim * dim + dim

@@ -1,4 +1,4 @@
-"""UMTSampleFrames against the formulas of umt_spec.md §5 (hand-computed values)."""
+"""UMTSampleFrames against the reference's kinetics_sparse.py / ssv2.py (hand-computed values)."""
 import numpy as np
 import pytest
 from mmaction.registry import TRANSFORMS

@@ -10,7 +10,7 @@ CONFIGS = ROOT / 'action_detection/configs'
 B16 = CONFIGS / 'umt-base-p16_k710-ft_16xb8-8x8x1-30e_ava22-rgb.py'
 L16 = CONFIGS / 'umt-large-p16_k710-ft_32xb4-8x8x1-25e_ava22-rgb.py'
 
-SPEC = {  # umt_spec.md §4
+SPEC = {  # single_modality/action_detection/exp/*.sh
     B16: dict(arch='base', dims=768, dp=0.2, ld=0.75, epochs=30, batch=8, amp=True, seed=0,
               val_interval=10),
     L16: dict(arch='large', dims=1024, dp=0.4, ld=0.85, epochs=25, batch=4, amp=False,

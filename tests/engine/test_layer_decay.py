@@ -45,7 +45,7 @@ def test_lr_scales_and_weight_decay():
 
 
 def test_reference_numbers_for_b16():
-    # umt_spec.md §3.2: B/16, ld 0.75: patch_embed 0.0238, block 0 0.0317, block 11 0.75
+    # optim_factory.py, B/16, ld 0.75: patch_embed 0.0238, block 0 0.0317, block 11 0.75
     assert 0.75 ** 13 == pytest.approx(0.0238, abs=1e-4)
     assert 0.75 ** 12 == pytest.approx(0.0317, abs=1e-4)
 

@@ -1,4 +1,4 @@
-"""Every process seeds with seed + rank, as the reference's ``run_*.py`` (umt_spec.md §3).
+"""Every process seeds with seed + rank, as the reference's ``run_*.py``.
 
 Two gloo processes build a runner from a config on the recipes' ``default_runtime.py`` (as
 ``tools/train.py`` does), then draw drop-path and semantic-mask samples: they differ between

@@ -1,4 +1,4 @@
-"""UMTMixupCutmix against timm's batch-mode Mixup semantics (umt_spec.md §3.2)."""
+"""UMTMixupCutmix against timm's batch-mode Mixup semantics (the reference's datasets/mixup.py)."""
 import warnings
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""K710 -> K400 / K600 / K700 head channel maps (``umt_spec.md`` §7).
+"""K710 -> K400 / K600 / K700 head channel maps (``run_class_finetuning.py``).
 
 Finetuning on Kinetics-400/600/700 from a Kinetics-710 model initialises each class's
 head row from the K710 row of the same class. K400 takes rows 0..399 in order (the K710

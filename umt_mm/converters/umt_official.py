@@ -116,8 +116,8 @@ AVA_NUM_ACTIONS = 80
 def convert_official_ava(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict:
     """Official AVA detector (``*_ftava_*``) -> the AVA configs' ``FastRCNN`` keys.
 
-    The reference detector (``action_detection/modeling_finetune.py``, ``umt_spec.md``
-    §4) has the classifier's backbone keys, the token ``norm`` (no ``fc_norm``) and a
+    The reference detector (``action_detection/modeling_finetune.py``) has the
+    classifier's backbone keys, the token ``norm`` (no ``fc_norm``) and a
     ``head`` ``Linear(D, 80)`` whose output ``j`` is AVA action id ``j + 1``. The AVA
     configs' ``UMTBBoxHeadAVA`` has 81 outputs in MMAction2's label layout (column ``c``
     is action id ``c``, column 0 unused), so row ``j`` of the head becomes row ``j + 1``

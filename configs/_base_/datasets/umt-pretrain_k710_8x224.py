@@ -1,4 +1,4 @@
-# Data of the UMT pretraining recipes (umt_spec.md §3.1, §5 "Pretraining"): 8 frames, one per
+# Data of the UMT pretraining recipes (datasets/mae.py): 8 frames, one per
 # TSN segment (datasets/mae.py), GroupMultiScaleCrop to 224 (scales 1, .875, .75, .66, max
 # distort 1, 13 fixed offsets) resized with PIL bilinear + horizontal flip 0.5, no colour jitter,
 # no labels used.

@@ -1,4 +1,4 @@
-# Data pipeline of the reference SSV2 loader (umt_spec.md §5, §6): TSN-style sampling
+# Data pipeline of the reference SSV2 loader (datasets/ssv2.py): TSN-style sampling
 # (the union sampling for the 2 test clips), no horizontal flip (left/right matters in
 # Something-Something), 8 frames x 224 px, 2 clips x 3 crops testing. MMAction2's layout.
 _base_ = ['./umt-video_8x224-4x3.py']

@@ -1,4 +1,4 @@
-# Data pipeline of the reference Kinetics_sparse / mitv1_sparse loaders (umt_spec.md §5, §6)
+# Data pipeline of the reference Kinetics_sparse / mitv1_sparse loaders (datasets/*_sparse.py)
 # at 8 frames x 224 px with 4 clips x 3 crops testing. Recipes set the annotation files
 # and video folders (MMAction2's layout; one `path label` line per video).
 dataset_type = 'VideoDataset'

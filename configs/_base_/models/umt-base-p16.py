@@ -1,4 +1,4 @@
-# UMT-B/16 video classifier as finetuned by the reference (umt_spec.md §1, §3.2): 8 frames,
+# UMT-B/16 video classifier as finetuned by the reference (models/modeling_finetune.py): 8 frames,
 # tubelet 1, 224 px, fixed sin-cos positions, mean pooling + fc_norm, head init x0.001,
 # timm batch mixup 0.8 / cutmix 1.0 (switch 0.5), label smoothing 0.1, soft-target CE,
 # ImageNet mean/std on 0-255 RGB. Recipes override num_classes (head and blending),

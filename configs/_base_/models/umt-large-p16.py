@@ -1,4 +1,4 @@
-# UMT-L/16 video classifier (umt_spec.md §1, §3.2): as umt-base-p16 with the large arch
+# UMT-L/16 video classifier (models/modeling_finetune.py): as umt-base-p16 with the large arch
 # (1024 dims, 24 blocks, 16 heads), drop path 0.2 and gradient checkpointing of the
 # first 12 blocks (the reference's --use_checkpoint --checkpoint_num 12; memory only).
 _base_ = ['./umt-base-p16.py']

@@ -1,4 +1,4 @@
-# Optimisation shared by the UMT finetuning recipes (umt_spec.md §3.2): AdamW (0.9, 0.999),
+# Optimisation shared by the UMT finetuning recipes (run_class_finetuning.py): AdamW (0.9, 0.999),
 # eps 1e-8, constant weight decay, no weight decay on 1-D params / biases / positions,
 # layer-wise lr decay from the model's get_layer_depth, no gradient clipping, fp16 mixed
 # precision with a dynamic loss scale starting at 2**7 and growing every 128 steps (the

@@ -1,4 +1,4 @@
-# Optimisation of the UMT pretraining recipes (umt_spec.md §3.1): AdamW betas (0.9, 0.95),
+# Optimisation of the UMT pretraining recipes (run_umt_pretraining.py): AdamW betas (0.9, 0.95),
 # eps 1e-8, constant weight decay 0.05, no weight decay on 1-D parameters, biases and the
 # reference's no-decay names, no layer decay, no gradient clipping, mixed precision with a
 # dynamic loss scale (torch.cuda.amp GradScaler defaults). lr 1.5e-4 x 2048 / 256 = 1.2e-3 for

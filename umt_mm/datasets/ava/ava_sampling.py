@@ -17,7 +17,7 @@ class UMTSampleAVAFrames(BaseTransform):
     ``k = 25 * (t - 895)``, the first frame of AlphAction's clip ``t.mp4``; with
     MMAction2's 30-fps frames of the 15-minute cut ``k = 30 * (t - 900)``. The reference
     (AlphAction's per-second clips around the key frame, then
-    ``TemporalCrop(8, 8, sparse=True)``, ``umt_spec.md`` §4) takes frames
+    ``TemporalCrop(8, 8, sparse=True)``, ``action_detection/data/transforms.py``) takes frames
     ``k - clip_len // 2 * interval + offset + i * interval`` with
     ``offset = (interval - 1) // 2`` (3 for 8x8: ``k-29 ... k+27``, -1.16 s ... +1.08 s at
     25 fps, 20% less time at 30 fps) and no temporal jitter in training or testing.

@@ -17,7 +17,7 @@ class UMTHSVColorJitter(BaseTransform):
     0-255) and shifted by the same integers: hue by ``randint(-round(hue/2), round(hue/2))``
     (circular), saturation by ``randint(-round(sat*255), round(sat*255))`` and value
     likewise (both clipped to 0-255), then converted back. The reference detector uses
-    ``hue=20, sat=0.1, val=0.1`` on training clips (``umt_spec.md`` §4).
+    ``hue=20, sat=0.1, val=0.1`` on training clips (AlphAction's ``config/defaults.py``).
 
     Required keys: ``imgs`` (list or array of ``H x W x 3`` RGB uint8 frames).
     Modified keys: ``imgs``.

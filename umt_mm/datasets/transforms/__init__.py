@@ -1,4 +1,4 @@
-"""Data transforms of the UMT recipes (``umt_spec.md`` §5, §6; see docs/data_pipeline.md)."""
+"""Data transforms of the UMT recipes (see docs/data_pipeline.md)."""
 from .color_jitter import UMTGroupColorJitter
 from .decoding import DecordSparseDecode, PyAVSparseDecode, PyAVSparseInit  # issue 17
 from .rand_augment import UMTRandAugment

@@ -1,4 +1,4 @@
-"""Spatial transforms of the reference UMT / VideoMAE pipeline (``umt_spec.md`` §3, §5-6).
+"""Spatial transforms of the reference UMT / VideoMAE pipeline (``datasets/video_transforms.py``).
 
 MMAction2 1.2.0 differs from the reference in the fallback of ``RandomResizedCrop``, the
 rounding of the long side in ``Resize(scale=(-1, S))``, the centre offset of

@@ -1,4 +1,4 @@
-"""Frame sampling of the reference UMT data loaders (``umt_spec.md`` §5)."""
+"""Frame sampling of the reference UMT data loaders (``kinetics_sparse.py``, ``ssv2.py``)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""timm-style batch Mixup / CutMix as the UMT finetuning scripts use it (``umt_spec.md`` §3.2).
+"""timm-style batch Mixup / CutMix as the UMT finetuning scripts use it (``datasets/mixup.py``).
 
 The reference builds ``Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, prob=1.0, switch_prob=0.5,
 mode='batch', label_smoothing=0.1)`` and calls it on the whole (repeated-augmentation) batch

@@ -13,7 +13,7 @@ from mmaction.registry import MODELS
 class UMTDetDataPreprocessor(ActionDataPreprocessor):
     """``ActionDataPreprocessor`` for AVA detection with the reference's padding.
 
-    The reference detector (AlphAction collate, ``umt_spec.md`` §4) normalises each clip
+    The reference detector (AlphAction's ``collate_batch.py``) normalises each clip
     and then zero-pads the batch at the bottom/right to the largest size rounded up to a
     multiple of 16, so test frames of any width (short side 256) reach a ViT with a
     16-pixel patch. MMAction2's preprocessor pads *before* normalising (the padding

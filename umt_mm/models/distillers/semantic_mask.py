@@ -12,7 +12,7 @@ MASK_TYPES = ('attention', 'random', 'tube')
 class UMTMaskGenerator(BaseModule):
     """Which student tokens are masked (``True``) in a UMT pretraining step.
 
-    * ``'attention'`` (UMT's semantic masking, ``umt_spec.md`` §2): per frame,
+    * ``'attention'`` (UMT's semantic masking, ``engine_for_pretraining_umt.py``): per frame,
       ``torch.multinomial(cls_attn, H*W)`` draws all patches **without replacement**,
       weighted by the teacher's CLS-to-patch attention of that frame, and the first
       ``H*W - int(H*W * mask_ratio)`` drawn are visible (40 of 196 at 224 px and 0.8) —

@@ -24,7 +24,7 @@ PRETRAIN_STUDENT_INIT = [
 
 @MODELS.register_module()
 class UMTDistiller(BaseModel):
-    """Unmasked Teacher pretraining (``umt_spec.md`` §2).
+    """Unmasked Teacher pretraining (``engines/engine_for_pretraining_umt.py``).
 
     One step: the frozen teacher sees the whole clip and returns its last ``K`` blocks'
     L2-normalised patch features and the CLS attention of its last block; the mask

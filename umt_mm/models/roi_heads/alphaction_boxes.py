@@ -1,6 +1,6 @@
 """Box jitter (training) and box extension (testing) of the reference AVA detector.
 
-The UMT detector (``umt_spec.md`` §4) inherits both from AlphAction's ``BoxList``: boxes
+The UMT detector (``action_detection/``) inherits both from AlphAction's ``BoxList``: boxes
 are pixel ``x1, y1, x2, y2`` with AlphAction's inclusive-pixel convention (a box from
 ``x1`` to ``x2`` is ``x2 - x1 + 1`` wide) on an image of ``(width, height)``.
 """

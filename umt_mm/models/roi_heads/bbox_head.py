@@ -12,7 +12,7 @@ from mmdet.registry import MODELS as MMDET_MODELS
 class UMTBBoxHeadAVA(BBoxHeadAVA):
     """``BBoxHeadAVA`` (temporal pool, spatial pool, dropout, linear) as the UMT detector.
 
-    The reference head (``umt_spec.md`` §4) is ``MaxPool2d(7)`` on the 7x7 RoI features
+    The reference head (``modeling_finetune.py``) is ``MaxPool2d(7)`` on the 7x7 RoI features
     then ``Linear(D, 80)`` initialised truncated-normal (std 0.02) and multiplied by
     ``init_scale`` (0.001; the bias is 0), trained with
     ``BCEWithLogits(mean) x num_rois`` on ground-truth boxes. MMAction2's head keeps its
