@@ -8,7 +8,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 OFFICIAL = 'https://pjlab-gvm-data.oss-cn-shanghai.aliyuncs.com/umt/single_modality/'
 # not model-zoo rows: shared bases, the quickstart, the MMAction2 mixing examples and the
-# frame-folder variants of zoo recipes (issue 17)
+# frame-folder variants of zoo recipes
 NOT_ZOO = ('_base_', 'quickstart', 'examples', 'rawframes')
 
 

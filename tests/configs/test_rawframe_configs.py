@@ -1,4 +1,4 @@
-"""Frame-folder variants of the K400, SSv2 and pretraining recipes (issue 17): same model and
+"""Frame-folder variants of the K400, SSv2 and pretraining recipes: same model and
 sampling as the video recipe, frames from extract_frames' folders."""
 from pathlib import Path
 

@@ -1,7 +1,7 @@
 """Engine parts: optimizer wrappers and constructors."""
 from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
-from .cpu_bf16 import cpu_bf16_support  # reliability (issue 11)
-from .hooks import (  # issue 11
+from .cpu_bf16 import cpu_bf16_support
+from .hooks import (
                     BadVideoReportHook,
                     ExactResumeHook,
                     NonFiniteTrainingError,

@@ -1,6 +1,6 @@
 """Data transforms of the UMT recipes (see docs/data_pipeline.md)."""
 from .color_jitter import UMTGroupColorJitter
-from .decoding import DecordSparseDecode, PyAVSparseDecode, PyAVSparseInit  # issue 17
+from .decoding import DecordSparseDecode, PyAVSparseDecode, PyAVSparseInit
 from .rand_augment import UMTRandAugment
 from .rand_augment_crop import UMTRandAugmentCrop
 from .random_erasing import UMTRandomErasing
