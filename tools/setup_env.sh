@@ -88,11 +88,12 @@ else
   say "installing torch 2.13.0"
   pip_install torch==2.13.0
 fi
-TORCH_VER=$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')
+# (no "Failed to initialize NumPy" warnings from torch before numpy is installed)
+TORCH_VER=$(PYTHONWARNINGS=ignore "$VENV/bin/python" -c 'import torch; print(torch.__version__)')
 
 # CPU or CUDA ops, the cache key and the build variables (exits with a one-line error when
 # a CUDA requirement is missing)
-plan=$("$VENV/bin/python" tools/misc/cuda_build_env.py plan) || exit 1
+plan=$(PYTHONWARNINGS=ignore "$VENV/bin/python" tools/misc/cuda_build_env.py plan) || exit 1
 eval "$plan"
 CACHE=${UMT_MM_WHEEL_CACHE:-$HOME/.cache/umt_mm/wheels}/$UMT_MM_CACHE_KEY
 mkdir -p "$CACHE"
