@@ -1,0 +1,189 @@
+"""Inference precision and backend options: what auto decides, dtypes, accuracy gates."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from umt_mm.apis import load_config
+from umt_mm.apis.precision import (
+    BF16_MIN_COSINE,
+    INT8_MIN_COSINE,
+    fold_qkv_bias,
+    output_cosine,
+    prepare_inference,
+    probe_inputs,
+)
+from umt_mm.engine.cpu_bf16 import CPUBf16Support
+
+TOY = 'configs/quickstart/umt-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py'
+K400_B16 = 'umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb'
+NATIVE = CPUBf16Support(True, 'AVX512', ('amx_bf16', ), 'the CPU runs bf16 natively (test)')
+EMULATED = CPUBf16Support(False, 'AVX2', (), 'the CPU has no native bf16 (test)')
+
+
+def _model(config=TOY, seed=0, cfg_options=None):
+    from mmaction.registry import MODELS
+    cfg = load_config(config, cfg_options)
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model.eval()
+
+
+def test_auto_stays_fp32_where_bf16_is_not_faster():
+    model = _model()
+    choice = prepare_inference(model, 'auto', bf16_support=EMULATED)
+    assert choice.precision == 'fp32' and 'no native bf16' in choice.reason
+    assert choice.gate_cosine is None
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_auto_takes_bf16_where_native_and_the_gate_passes():
+    model = _model()
+    reference = copy.deepcopy(model)
+    choice = prepare_inference(model, 'auto', bf16_support=NATIVE)
+    assert choice.precision == 'bf16' and choice.gate_cosine >= BF16_MIN_COSINE
+    assert 'gate passed' in choice.describe()
+    assert model.backbone.blocks[0].attn.qkv.weight.dtype == torch.bfloat16
+    assert model.backbone.fc_norm.weight.dtype == torch.float32
+    clip = probe_inputs(model, batch=2, seed=3)
+    with torch.no_grad():
+        out, ref = model.backbone(clip), reference.backbone(clip)
+    assert out.dtype == torch.float32 and out.shape == ref.shape == (2, 32)
+    assert output_cosine(ref, out) >= BF16_MIN_COSINE
+
+
+def test_auto_falls_back_to_fp32_when_the_gate_fails(monkeypatch):
+    from umt_mm.apis import precision
+    monkeypatch.setattr(precision, 'BF16_MIN_COSINE', 1.5)  # no output can pass
+    model = _model()
+    reference = copy.deepcopy(model)
+    choice = prepare_inference(model, 'auto', bf16_support=NATIVE)
+    assert choice.precision == 'fp32' and 'fails the accuracy gate' in choice.reason
+    clip = probe_inputs(model, seed=4)
+    with torch.no_grad():
+        torch.testing.assert_close(model.backbone(clip), reference.backbone(clip),
+                                   rtol=0, atol=0)
+
+
+def test_bf16_where_it_is_slower_runs_with_one_warning():
+    model = _model()
+    choice = prepare_inference(model, 'bf16', bf16_support=EMULATED)
+    assert choice.precision == 'bf16' and len(choice.warnings) == 1
+    assert 'not faster here' in choice.warnings[0]
+
+
+def test_folding_the_qkv_bias_keeps_the_output():
+    model = _model()
+    for block in model.backbone.blocks:  # non-zero biases
+        torch.nn.init.normal_(block.attn.q_bias, std=0.5)
+        torch.nn.init.normal_(block.attn.v_bias, std=0.5)
+    clip = probe_inputs(model)
+    with torch.no_grad():
+        before = model.backbone(clip)
+        assert fold_qkv_bias(model.backbone) == 2
+        torch.testing.assert_close(model.backbone(clip), before, rtol=1e-5, atol=1e-6)
+    assert model.backbone.blocks[0].attn.qkv.bias is not None
+
+
+def test_int8_quantizes_the_linears_and_keeps_the_output_close():
+    model = _model(cfg_options={'model.backbone.arch': dict(
+        _delete_=True, embed_dims=64, depth=2, num_heads=2, mlp_ratio=4.0)})
+    reference = copy.deepcopy(model)
+    choice = prepare_inference(model, 'int8')
+    assert choice.precision == 'int8'
+    kinds = {type(m).__name__ for m in model.backbone.blocks.modules()}
+    assert 'Linear' in kinds and any('Quantized' in k or k == 'Linear' for k in kinds)
+    assert type(model.backbone.blocks[0].mlp.fc1).__module__.startswith('torch.ao.nn.quantized')
+    clip = probe_inputs(model, batch=2)
+    with torch.no_grad():
+        out = model.backbone(clip)
+        assert out.dtype == torch.float32
+        assert output_cosine(reference.backbone(clip), out) >= INT8_MIN_COSINE
+
+
+def test_bad_requests_fail_clearly():
+    model = _model()
+    with pytest.raises(ValueError, match="precision 'fp16': choose one of fp32, bf16"):
+        prepare_inference(model, 'fp16')
+    with pytest.raises(ValueError, match="backend 'tensorrt': choose one of eager, compile"):
+        prepare_inference(model, 'fp32', backend='tensorrt')
+    with pytest.raises(TypeError, match='UMT ViT backbone'):
+        prepare_inference(torch.nn.Linear(2, 2), 'bf16')
+
+
+def test_threads_are_set():
+    before = torch.get_num_threads()
+    try:
+        assert prepare_inference(_model(), 'fp32', threads=1).threads == 1
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_ava_detector_feature_map_in_bf16_and_int8(repo_root):
+    """The AVA detector's backbone runs reduced; its feature map (RoI pooling input) is fp32."""
+    tiny = {'model.backbone.arch': dict(_delete_=True, embed_dims=32, depth=1, num_heads=2,
+                                        mlp_ratio=2.0),
+            'model.roi_head.bbox_head.in_channels': 32}
+    config = 'umt-base-p16_k710-ft_16xb8-8x8x1-30e_ava22-rgb'
+    for precision in ('bf16', 'int8'):
+        model = _model(config, cfg_options=tiny)
+        reference = copy.deepcopy(model)
+        prepare_inference(model, precision, bf16_support=NATIVE)
+        clip = torch.randn(1, 3, 8, 64, 96, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            out, ref = model.backbone(clip), reference.backbone(clip)
+        assert out.dtype == torch.float32 and out.shape == ref.shape == (1, 32, 8, 4, 6)
+        assert output_cosine(ref, out) >= INT8_MIN_COSINE
+
+
+def _sample_clip(video, frames: int = 8, size: int = 224) -> torch.Tensor:
+    """``frames`` evenly spaced frames, short side ``size`` (bilinear), centre crop,
+    normalised with ImageNet mean / std: ``(1, 3, T, size, size)``."""
+    import cv2
+    import decord
+    reader = decord.VideoReader(str(video), num_threads=1)
+    index = np.linspace(0, len(reader) - 1, frames).round().astype(int)
+    out = []
+    for frame in reader.get_batch(list(index)).asnumpy():
+        h, w = frame.shape[:2]
+        scale = size / min(h, w)
+        frame = cv2.resize(frame, (round(w * scale), round(h * scale)),
+                           interpolation=cv2.INTER_LINEAR)
+        top, left = (frame.shape[0] - size) // 2, (frame.shape[1] - size) // 2
+        out.append(frame[top:top + size, left:left + size])
+    clip = (np.stack(out).astype(np.float32) - [123.675, 116.28, 103.53]) / [58.395, 57.12, 57.375]
+    return torch.from_numpy(clip).permute(3, 0, 1, 2)[None].float()
+
+
+def _check_gates(model, clips):
+    with torch.no_grad():
+        reference = model.cls_head(model.backbone(clips))
+        for precision, gate in (('bf16', BF16_MIN_COSINE), ('int8', INT8_MIN_COSINE)):
+            reduced = copy.deepcopy(model)
+            prepare_inference(reduced, precision, bf16_support=NATIVE)
+            logits = reduced.cls_head(reduced.backbone(clips))
+            for ref, out in zip(reference, logits):
+                assert output_cosine(ref, out) >= gate, precision
+
+
+VIDEOS = ('test.mp4', 'demo_spatiotemporal_det.mp4')
+
+
+@pytest.mark.slow
+def test_b16_gates_on_real_videos(shared_data):
+    """B/16 8x224 with seeded random weights on the real sample videos: the logits' cosine
+    to fp32 is >= 0.999 in bf16 and >= 0.99 in int8 (about 30 s on an idle 2-core CPU)."""
+    clips = torch.cat([_sample_clip(shared_data / 'videos' / name) for name in VIDEOS])
+    _check_gates(_model(K400_B16), clips)
+
+
+def test_b16_width_gates_on_real_videos(shared_data):
+    """The same gates with the B/16 width and heads at 2 blocks on 8 x 64 px clips."""
+    clips = torch.cat([_sample_clip(shared_data / 'videos' / name, size=64) for name in VIDEOS])
+    _check_gates(_model(K400_B16, cfg_options={
+        'model.backbone.arch': dict(_delete_=True, embed_dims=768, depth=2, num_heads=12,
+                                    mlp_ratio=4.0),
+        'model.backbone.img_size': 64}), clips)

@@ -1,0 +1,288 @@
+"""Inference precision and backend: fp32, bf16 or int8 UMT backbones, eager or compiled.
+
+Every inference entry point (the APIs of this package and the tools over them) takes
+``precision`` (``'fp32' | 'bf16' | 'int8' | 'auto'``), ``backend`` (``'eager' | 'compile'``)
+and ``threads``; :func:`prepare_inference` applies them to a built recognizer or AVA
+detector, in place, and returns a :class:`PrecisionChoice` that says what was chosen and
+why.
+
+* ``bf16``: the patch embedding and the transformer blocks hold bf16 weights and run bf16
+  activations (whole-model bf16, not per-op autocast casts); the final norms, the token
+  pooling, the heads and the AVA RoI pooling stay fp32 (the last block's output is cast
+  back), so a model's scores keep fp32 arithmetic where precision matters.
+* ``int8``: post-training dynamic quantization of every ``Linear`` of the blocks
+  (weights int8 per tensor, activations quantized per call; PyTorch's x86 / FBGEMM
+  kernels, which use AVX-512 VNNI or AMX-INT8 where the CPU has them). It needs no
+  calibration data; the attention product and the norms stay fp32. The ``qkv`` layer's
+  separate q / v biases are folded into one ``Linear`` bias first (numerically the same).
+* ``auto``: bf16 where :func:`umt_mm.engine.cpu_bf16.cpu_bf16_support` (CPU flags and a
+  measured matmul probe, the same decision as training's CPU mixed precision) says bf16
+  is faster than fp32 on this CPU, or on a CUDA device that supports bf16 — and only if the
+  model passes the accuracy gate on a probe clip (logit / feature cosine against fp32
+  >= :data:`BF16_MIN_COSINE`); fp32 otherwise.
+* ``backend='compile'``: ``torch.compile`` (Inductor) of the backbone; the first call
+  compiles (tens of seconds to minutes on a small CPU), later calls of the same shapes
+  reuse it.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+PRECISIONS = ('fp32', 'bf16', 'int8', 'auto')
+BACKENDS = ('eager', 'compile')
+
+#: accuracy gates: cosine between the fp32 output and the reduced-precision one
+BF16_MIN_COSINE = 0.999
+INT8_MIN_COSINE = 0.99
+
+
+@dataclass
+class PrecisionChoice:
+    """What :func:`prepare_inference` did.
+
+    Attributes:
+        requested (str): The precision asked for.
+        precision (str): The precision the model now runs (``'fp32'``, ``'bf16'``, ``'int8'``).
+        backend (str): ``'eager'`` or ``'compile'``.
+        threads (int): Intra-op threads in use.
+        reason (str): Why (one line, for the tools to print).
+        gate_cosine (float | None): The probe's cosine to fp32, when a gate ran.
+        warnings (list[str]): Requests that could not be honoured as asked.
+    """
+
+    requested: str
+    precision: str
+    backend: str
+    threads: int
+    reason: str
+    gate_cosine: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line: ``precision bf16 (auto: ...), backend eager, 2 threads``."""
+        how = self.reason if self.requested == self.precision else \
+            f'{self.requested} requested: {self.reason}'
+        return (f'precision {self.precision} ({how}), backend {self.backend}, '
+                f'{self.threads} thread{"s" if self.threads != 1 else ""}')
+
+    def as_dict(self) -> dict:
+        """The choice as plain data (for manifests and json outputs)."""
+        return dict(requested=self.requested, precision=self.precision, backend=self.backend,
+                    threads=self.threads, reason=self.reason, gate_cosine=self.gate_cosine)
+
+
+def _backbone(model: nn.Module) -> nn.Module:
+    backbone = getattr(model, 'backbone', None)
+    if backbone is None or not hasattr(backbone, 'blocks'):
+        raise TypeError(f'{type(model).__name__}: precision options apply to models with a UMT '
+                        'ViT backbone (model.backbone.blocks)')
+    return backbone
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    for tensor in module.parameters():
+        return tensor.device
+    return torch.device('cpu')
+
+
+class _FoldedQKVAttention(nn.Module):
+    """Forward of a ``UMTAttention`` whose ``qkv`` Linear carries the folded q / v bias."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, num_tokens, channels = x.shape
+        qkv = self.qkv(x).reshape(batch, num_tokens, 3, self.num_heads, self.head_dims)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = nn.functional.scaled_dot_product_attention(q, k, v)
+        out = out.transpose(1, 2).reshape(batch, num_tokens, channels)
+        return self.proj_drop(self.proj(out))
+
+
+def fold_qkv_bias(backbone: nn.Module) -> int:
+    """Give every UMT attention a ``qkv`` ``Linear`` with its q / v bias (k bias 0) folded in.
+
+    The output is the same; the layer becomes a plain ``nn.Linear`` that quantization and
+    compilers treat like any other.
+
+    Args:
+        backbone (nn.Module): A UMT ViT.
+
+    Returns:
+        int: Attention layers changed.
+    """
+    from ..models.layers.attention import UMTAttention
+    changed = 0
+    for module in backbone.modules():
+        if not isinstance(module, UMTAttention) or isinstance(module, _FoldedQKVAttention):
+            continue
+        old = module.qkv
+        new = nn.Linear(old.in_features, old.out_features, bias=True).to(
+            device=old.weight.device, dtype=old.weight.dtype)
+        with torch.no_grad():
+            new.weight.copy_(old.weight)
+            bias = module.qkv_bias()
+            new.bias.copy_(bias if bias is not None else torch.zeros_like(new.bias))
+        module.qkv = new
+        module.q_bias = None
+        module.v_bias = None
+        module.__class__ = type('FoldedUMTAttention', (_FoldedQKVAttention, type(module)), {})
+        changed += 1
+    return changed
+
+
+def _cast_input_hook(dtype: torch.dtype):
+    def hook(module, args):
+        return tuple(a.to(dtype) if torch.is_tensor(a) and a.is_floating_point() else a
+                     for a in args)
+    return hook
+
+
+def _float_output_hook(module, args, output):
+    return output.float()
+
+
+def to_bf16(model: nn.Module) -> nn.Module:
+    """Run the backbone's patch embedding and blocks in bf16 (norms, pooling, heads in fp32).
+
+    Args:
+        model (nn.Module): A recognizer or AVA detector with a UMT ViT backbone (in place).
+
+    Returns:
+        nn.Module: ``model``.
+    """
+    backbone = _backbone(model)
+    backbone.patch_embed.to(torch.bfloat16)
+    backbone.blocks.to(torch.bfloat16)
+    backbone._umt_bf16_hooks = (
+        backbone.register_forward_pre_hook(_cast_input_hook(torch.bfloat16)),
+        backbone.blocks[-1].register_forward_hook(_float_output_hook))
+    return model
+
+
+def to_int8(model: nn.Module) -> nn.Module:
+    """Dynamic int8 quantization of the blocks' ``Linear`` layers (CPU only).
+
+    Args:
+        model (nn.Module): A recognizer or AVA detector with a UMT ViT backbone on the CPU
+            (in place).
+
+    Returns:
+        nn.Module: ``model``.
+    """
+    backbone = _backbone(model)
+    if _device_of(backbone).type != 'cpu':
+        raise ValueError('int8 inference runs on the CPU only (PyTorch dynamic quantization)')
+    fold_qkv_bias(backbone)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # torch.ao.quantization's deprecation notice
+        from torch.ao.quantization import quantize_dynamic
+        backbone.blocks = quantize_dynamic(backbone.blocks, {nn.Linear}, dtype=torch.qint8)
+    return model
+
+
+def probe_inputs(model: nn.Module, batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """A seeded random normalised clip in the backbone's recipe geometry.
+
+    Args:
+        model (nn.Module): The model.
+        batch (int): Clips. Defaults to 1.
+        seed (int): Generator seed. Defaults to 0.
+
+    Returns:
+        torch.Tensor: ``(batch, 3, T, H, W)``.
+    """
+    backbone = _backbone(model)
+    gen = torch.Generator().manual_seed(seed)
+    size = int(backbone.img_size)
+    clip = torch.randn(batch, 3, int(backbone.num_frames), size, size, generator=gen)
+    return clip.to(_device_of(backbone))
+
+
+def output_cosine(reference: torch.Tensor, other: torch.Tensor) -> float:
+    """Cosine similarity of two outputs, flattened (the accuracy gates' measure)."""
+    return float(nn.functional.cosine_similarity(reference.double().flatten(),
+                                                 other.double().flatten(), dim=0))
+
+
+def _bf16_preferred(device: torch.device, support=None) -> tuple[bool, str]:
+    if device.type == 'cuda':
+        ok = torch.cuda.is_bf16_supported()
+        return ok, ('the GPU supports bf16' if ok else 'the GPU has no bf16 support')
+    if support is None:
+        from ..engine.cpu_bf16 import cpu_bf16_support
+        support = cpu_bf16_support()
+    return support.native, support.reason
+
+
+def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 'eager',
+                      threads: int | None = None, gate_input: torch.Tensor | None = None,
+                      bf16_support=None) -> PrecisionChoice:
+    """Apply a precision, a backend and a thread count to a built model, in place.
+
+    Args:
+        model (nn.Module): A recognizer or AVA detector (eval mode, on its device).
+        precision (str): ``'fp32'``, ``'bf16'``, ``'int8'`` or ``'auto'``. Defaults to 'fp32'.
+        backend (str): ``'eager'`` or ``'compile'``. Defaults to 'eager'.
+        threads (int, optional): ``torch.set_num_threads``. Defaults to None (unchanged).
+        gate_input (torch.Tensor, optional): The clip the ``auto`` accuracy gate compares
+            on. Defaults to None (:func:`probe_inputs`).
+        bf16_support (CPUBf16Support, optional): The CPU's bf16 answer (tests inject it).
+            Defaults to None (measured once per process).
+
+    Returns:
+        PrecisionChoice: What runs now and why.
+
+    Raises:
+        ValueError: An unknown precision or backend, or int8 on a GPU.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision {precision!r}: choose one of {", ".join(PRECISIONS)}')
+    if backend not in BACKENDS:
+        raise ValueError(f'backend {backend!r}: choose one of {", ".join(BACKENDS)}')
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f'threads must be >= 1, got {threads}')
+        torch.set_num_threads(threads)
+    backbone = _backbone(model)
+    device = _device_of(backbone)
+    choice = PrecisionChoice(precision, precision, backend, torch.get_num_threads(), 'as asked')
+    if precision == 'auto':
+        preferred, why = _bf16_preferred(device, bf16_support)
+        choice.precision, choice.reason = 'fp32', f'auto: {why}'
+        if preferred:
+            import copy
+            clip = probe_inputs(model) if gate_input is None else gate_input
+            trial = copy.deepcopy(model)
+            with torch.no_grad():
+                reference = backbone(clip).float()
+                to_bf16(trial)
+                cosine = output_cosine(reference, trial.backbone(clip))
+            del trial
+            choice.gate_cosine = cosine
+            if cosine >= BF16_MIN_COSINE:
+                to_bf16(model)
+                choice.precision = 'bf16'
+                choice.reason = f'auto: {why}; bf16 gate passed (cosine {cosine:.5f})'
+            else:
+                choice.reason = (f'auto: {why}, but the bf16 output fails the accuracy gate '
+                                 f'(cosine {cosine:.5f} < {BF16_MIN_COSINE})')
+    elif precision == 'bf16':
+        preferred, why = _bf16_preferred(device, bf16_support)
+        if not preferred:
+            choice.warnings.append(f'bf16 requested but not faster here: {why}')
+            logging.getLogger('umt_mm').warning('bf16 requested but not faster here: %s', why)
+        to_bf16(model)
+    elif precision == 'int8':
+        to_int8(model)
+    if backend == 'compile':
+        model.backbone = torch.compile(backbone)
+    return choice
+
+
+__all__ = ['BACKENDS', 'BF16_MIN_COSINE', 'INT8_MIN_COSINE', 'PRECISIONS', 'PrecisionChoice',
+           'fold_qkv_bias', 'output_cosine', 'prepare_inference', 'probe_inputs', 'to_bf16',
+           'to_int8']
