@@ -12,8 +12,6 @@ from .deploy_info import test_pipeline
 from .exportability import RECOGNIZER
 from .exporter import border_and_inner_boxes, wrapper_kind
 
-_DECODERS = ('DecordDecode', 'RawFrameDecode', 'PyAVDecode', 'OpenCVDecode')
-
 
 def _compose(steps: list[dict]):
     from mmaction.registry import TRANSFORMS
@@ -68,11 +66,14 @@ def real_clip_inputs(cfg, model: nn.Module, wrapper: nn.Module, video: str | Pat
     import decord
     reader = decord.VideoReader(video)
     fps = float(reader.get_avg_fps())
+    from ..apis.detection import is_ava_sampler
     steps = test_pipeline(cfg)
-    sampler = next((s for s in steps if 'AVAFrames' in s['type']), None)
+    sampler = next((s for s in steps if is_ava_sampler(s)), None)
     if sampler is None:
         raise ValueError(f'{cfg.filename}: no AVA frame sampler in the test pipeline')
-    decode = max(i for i, s in enumerate(steps) if s['type'] in _DECODERS)
+    # the config's decoder (a *Decode step) reads frame folders or a video: decord here
+    decode = max(i for i, s in enumerate(steps)
+                 if str(getattr(s['type'], '__name__', s['type'])).endswith('Decode'))
     steps = [dict(type='DecordInit'), sampler, dict(type='DecordDecode')] + steps[decode + 1:]
     middle = len(reader) / fps / 2
     results = _compose(steps)(dict(filename=video, timestamp=middle, timestamp_start=0,
