@@ -54,3 +54,24 @@ def test_naive_step_gathers_full_teacher_features_and_ours_skips_that_work(monke
     q, out, mlp, proj = 2 * 32 * 32, 2 * 32 * 32, 2 * 2 * 32 * 128, 2 * 32 * 16
     saved = 2 * (3 * (q + out + mlp) + (out + mlp) + 2 * 3 * proj)
     assert round((gflop['naive'] - gflop['sdpa']) * 1e9) == saved
+
+
+def test_pretrain_benchmark_returns_the_documented_dict(monkeypatch):
+    build = bench.build_pretrain_step
+    monkeypatch.setattr(bench, 'build_pretrain_step', lambda variant: build(variant, **TINY))
+    memory = bench.pretrain_step_memory('naive')
+    assert set(memory) == {'peak_mib'} and memory['peak_mib'] >= 0
+    flags = []
+    monkeypatch.setattr(bench, 'child_json', lambda *f: flags.append(f) or {'peak_mib': 2.0})
+    monkeypatch.setattr(bench, 'matmul_peak_gflops', lambda: 100.0)
+    res = bench.pretrain_benchmark(repeats=1)
+    variants = bench.PRETRAIN_VARIANTS
+    assert set(res) == {
+        'cpu_capability', 'threads', 'matmul_peak_gflops', 'pretrain_sdpa_gemm_gflop',
+        'pretrain_naive_gemm_gflop', 'gemm_floor_s', 'time_ratio_sdpa_over_naive',
+        'time_ratio_sdpa_over_naive_attention', 'time_ratio_bf16_teacher_over_naive',
+        'time_ratio_bf16_teacher_over_sdpa', 'gemm_floor_over_naive',
+        'memory_ratio_sdpa_over_naive'} | {f'pretrain_{v}_s' for v in variants} | {
+        f'pretrain_{v}_peak_mib' for v in variants}
+    assert flags == [('--child-pretrain', v) for v in variants]
+    assert res['gemm_floor_s'] == pytest.approx(res['pretrain_sdpa_gemm_gflop'] / 100.0)

@@ -289,7 +289,8 @@ def device_benchmark(device: str = 'cuda', batch: int = 16, frames: int = 8, siz
                      arch: str | dict = 'base', repeats: int = 5,
                      peak_tflops: float | None = None, loader_workers: int = 4,
                      loader_clips: int = 32, num_generated: int = 4,
-                     num_frames: int = 300) -> dict:
+                     num_frames: int = 300, teacher_arch: str | dict = 'b16',
+                     align_dims: int = 512, num_return_layers: int = 6) -> dict:
     """Model clips/s and MFU (recognizer train step, pretraining step) on the device, and
     the data loader's clips/s per worker beside it: which one bounds training.
 
@@ -306,6 +307,10 @@ def device_benchmark(device: str = 'cuda', batch: int = 16, frames: int = 8, siz
         loader_clips (int): Clips loaded per variant. Defaults to 32.
         num_generated (int): Kinetics-like videos generated for the loader. Defaults to 4.
         num_frames (int): Frames per generated video. Defaults to 300.
+        teacher_arch (str | dict): CLIP teacher arch of the pretraining step. Defaults to
+            'b16'.
+        align_dims (int): Channels of the alignment heads. Defaults to 512.
+        num_return_layers (int): Aligned layers. Defaults to 6.
 
     Returns:
         dict: ``device``, ``device_type``, ``autocast``, ``optimizer``, ``peak_tflops``,
@@ -329,7 +334,8 @@ def device_benchmark(device: str = 'cuda', batch: int = 16, frames: int = 8, siz
                          'off (fp32)', optimizer='AdamW(fused=True)', peak_tflops=peak)
     attention = sdpa_backend(device, torch.bfloat16 if bf16 else torch.float32)
     results.update(sdpa_backend=attention['chosen'], sdpa_usable=','.join(attention['usable']))
-    steps = build_device_steps(device, batch, frames, size, arch, bf16=bf16)
+    steps = build_device_steps(device, batch, frames, size, arch, teacher_arch, align_dims,
+                               num_return_layers, bf16=bf16)
     for key, (step, clips) in steps.items():
         flops = step_flops(step) / clips
         seconds = timed_steps(step, repeats, device)
