@@ -55,7 +55,7 @@ class FeatureExtractor:
         self.backbone = backbone.eval()
         self.preprocessor = preprocessor.eval()
         self.cfg = copy.deepcopy(cfg)
-        if 'test_pipeline' not in self.cfg and 'test_dataloader' not in self.cfg:
+        if not self.cfg.get('test_pipeline') and not self.cfg.get('test_dataloader'):
             encoder = (self.cfg.model.get('encoder') or self.cfg.model.get('backbone') or {})
             self.cfg.test_pipeline = default_test_pipeline(encoder.get('num_frames', 8),
                                                            encoder.get('img_size', 224))
@@ -249,6 +249,9 @@ class FeatureOptions:
         views (str | None): Views per window.
         tokens (bool): Token maps instead of pooled vectors.
         format (str): ``'npy'`` or ``'pt'``.
+        precision (str): The precision the backbone ran (``'fp32'``, ``'bf16'``, ``'int8'``;
+            what ``'auto'`` resolved to).
+        backend (str): ``'eager'`` or ``'compile'``.
         checkpoint_fingerprint (str | None): :func:`~umt_mm.apis.checkpoint_fingerprint` of
             the checkpoint.
         config (dict): Other settings that change the numbers (e.g. ``cfg_options``).
@@ -259,6 +262,8 @@ class FeatureOptions:
     views: str | None = '1x1'
     tokens: bool = False
     format: str = 'npy'
+    precision: str = 'fp32'
+    backend: str = 'eager'
     checkpoint_fingerprint: str | None = None
     config: dict = field(default_factory=dict)
 
