@@ -310,3 +310,62 @@ def test_deepspeed_accumulation_counts_in_the_effective_batch():
     assert wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(1e-3)
     runner.strategy = DeepSpeedStrategy()  # no accumulation set: DeepSpeed's default 1
     assert effective_batch(runner).accumulation == 1
+
+
+# ----------------------------------------------------------------------------------------
+# "What a run on N GPUs changes" (docs/reproducing.md), computed from the config alone
+# ----------------------------------------------------------------------------------------
+_DOC_TABLE = re.compile(
+    r'<!-- gpu-table: (?P<config>\S+) videos=(?P<videos>\d+) gpus=(?P<gpus>[\d,]+) -->\n'
+    r'(?P<table>.*?)\n<!-- /gpu-table -->', re.S)
+
+
+def test_doc_gpu_tables_are_what_the_code_computes():
+    from umt_mm.engine.hooks.gpu_scaling import format_gpu_scaling_table, gpu_scaling_table
+    text = (ROOT / 'docs' / 'reproducing.md').read_text()
+    blocks = list(_DOC_TABLE.finditer(text))
+    assert len(blocks) >= 3
+    for block in blocks:
+        cfg = Config.fromfile(ROOT / block['config'])
+        gpus = [int(g) for g in block['gpus'].split(',')]
+        expected = format_gpu_scaling_table(gpu_scaling_table(cfg, int(block['videos']), gpus))
+        assert block['table'] == expected, (
+            f"docs/reproducing.md: the table of {block['config']} is out of date; regenerate "
+            f"with python -m umt_mm.engine.hooks.gpu_scaling {block['config']} "
+            f"--videos {block['videos']} --gpus {' '.join(block['gpus'].split(','))}")
+
+
+def _sampler_iterations(num_videos, processes, batch):
+    """DefaultSampler (round_up) + a drop_last DataLoader, simulated index by index."""
+    per_process = -(-num_videos // processes)
+    padded = (list(range(num_videos)) * (per_process * processes // num_videos + 1))[
+        :per_process * processes]
+    seen = set()
+    steps = None
+    for rank in range(processes):
+        mine = padded[rank::processes]
+        steps = len(mine) // batch
+        seen.update(mine[:steps * batch])
+    return steps, num_videos - len(seen)
+
+
+@pytest.mark.parametrize('videos, processes, batch', [
+    (1000, 1, 16), (1000, 3, 16), (1001, 8, 16), (37, 4, 8), (5, 8, 1), (128, 8, 16)])
+def test_epoch_steps_equal_the_sampler(videos, processes, batch):
+    from umt_mm.engine.hooks.gpu_scaling import epoch_steps
+    assert epoch_steps(videos, processes, batch) == _sampler_iterations(videos, processes, batch)
+    assert epoch_steps(videos, processes, batch, drop_last=False)[1] == 0
+
+
+def test_table_lr_is_the_hook_lr(toy_videos, tmp_path):
+    """The table's lr on 4 GPUs equals what the hook gives a runner of 4 processes."""
+    from umt_mm.engine.hooks.gpu_scaling import config_effective_batch, gpu_scaling_table
+    name = 'configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py'
+    cfg = Config.fromfile(ROOT / name)
+    assert config_effective_batch(cfg, 4) == EffectiveBatch(4, 16, 2, 1)
+    row = gpu_scaling_table(cfg, 1000, gpus=[4])[0]
+    runner = _start_training(Runner.from_cfg(
+        _tiny_recipe(name, toy_videos, tmp_path / 'table', batch=16)), world_size=4)
+    top = max(g['initial_lr'] for g in runner.optim_wrapper.optimizer.param_groups)
+    assert row.lr == pytest.approx(top, rel=1e-12)
+    assert row.eff == effective_batch(runner)

@@ -65,6 +65,22 @@ class EffectiveBatch:
         return f'{self.total} = ' + ' x '.join(parts)
 
 
+def lr_factor(eff: EffectiveBatch, base_batch_size: float) -> float:
+    """The factor on a config's lr: ``effective batch / base_batch_size``.
+
+    Args:
+        eff (EffectiveBatch): The run's effective batch.
+        base_batch_size (float): ``auto_scale_lr.base_batch_size``, the effective batch the
+            config's lr is for.
+
+    Returns:
+        float: 1.0 on the official set-up.
+    """
+    if base_batch_size <= 0:
+        raise ValueError(f'auto_scale_lr.base_batch_size must be > 0, got {base_batch_size}')
+    return eff.total / float(base_batch_size)
+
+
 def _optim_wrappers(runner) -> list:
     wrapper = runner.optim_wrapper
     return list(wrapper.values()) if isinstance(wrapper, OptimWrapperDict) else [wrapper]
@@ -171,7 +187,7 @@ class EffectiveBatchLRHook(Hook):
             raise KeyError('auto_scale_lr.enable=True needs auto_scale_lr.base_batch_size '
                            '(the effective batch the config lr is for)')
         eff = effective_batch(runner)
-        self.factor = eff.total / float(cfg['base_batch_size'])
+        self.factor = lr_factor(eff, cfg['base_batch_size'])
         groups = [g for w in _optim_wrappers(runner) for g in w.optimizer.param_groups]
         if any(SCALED_KEY in g for g in groups):
             return  # optimizer state of a resumed checkpoint: already scaled
@@ -242,3 +258,4 @@ class EffectiveBatchLRHook(Hook):
                       f'this run would scale by {self.factor:.6g} (the effective batch '
                       'changed); the lr of the checkpoint is kept', logger='current',
                       level=logging.WARNING)
+
