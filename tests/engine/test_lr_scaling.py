@@ -1,4 +1,4 @@
-"""The recipes' learning rate is the reference's wherever they run (umt_spec.md §3).
+"""The recipes' learning rate is the reference's wherever they run (``run_class_finetuning.py``).
 
 The reference scales lr, warmup lr and min lr by ``total batch / 256`` with
 ``total batch = GPUs x batch x update_freq x num_sample``. Each test builds the optimizer and
