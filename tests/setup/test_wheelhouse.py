@@ -96,6 +96,9 @@ def test_resolve_and_download_command_lines(wh, tmp_path):
                            'numpy==2.4.0', 'torch==2.13.0+cpu']
     assert '--no-deps' in sdists and '--no-binary=:all:' in sdists
     assert sdists[-2:] == ['mmcv==2.1.0', 'crcmod==1.7']  # mmcv's sdist and the sdist-only
+    # openmim's resolution: no mmcv again, no sdist command without sdists
+    only_wheels = wh.download_commands('py', dists[:1], tmp_path, with_mmcv=False)
+    assert len(only_wheels) == 1 and only_wheels[0][-1] == 'numpy==2.4.0'
 
 
 def test_make_wheelhouse_runs_resolve_download_check(wh, tmp_path):
@@ -117,10 +120,12 @@ def test_make_wheelhouse_runs_resolve_download_check(wh, tmp_path):
                        mmcv_cache=tmp_path / 'cache', python='py', run=run)
     kinds = [('resolve' if '--report' in c and '--no-index' not in c else
               'check' if '--no-index' in c else 'download') for c in calls]
-    assert kinds == ['resolve', 'resolve', 'download', 'download', 'check', 'check']
-    assert all('--extra-index-url' in c for c in calls[:4])
-    assert 'torch==1' in calls[2] and 'openmim==1' in calls[2]
-    assert calls[4][-1] != 'openmim' and calls[5][-1] == 'openmim'
+    # per resolution: resolve, wheels, sdists (mmcv with the first only); then the checks
+    assert kinds == ['resolve', 'download', 'download', 'resolve', 'download', 'check', 'check']
+    assert all('--extra-index-url' in c for c in calls[:5])
+    assert calls[1][-1] == 'torch==1' and calls[2][-1] == 'mmcv==2.1.0'
+    assert calls[4][-1] == 'openmim==1' and 'mmcv==2.1.0' not in calls[4]
+    assert calls[5][-1] != 'openmim' and calls[6][-1] == 'openmim'
     assert (tmp_path / 'wh/mmcv/torch-2.13.0+cu126-cuda12.6-arch9.0/'
             'mmcv-2.1.0-cp311-cp311-linux_x86_64.whl').read_bytes() == b'w'
     saved = json.loads((tmp_path / 'wh/requirements.json').read_text())

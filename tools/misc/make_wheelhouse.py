@@ -136,8 +136,11 @@ def resolved(report: dict) -> list[tuple[str, str, bool]]:
 def download_commands(python: str, dists: Sequence[tuple[str, str, bool]], dest: Path,
                       python_version: str = '3.11',
                       platforms: Sequence[str] = DEFAULT_PLATFORMS,
-                      extra: Sequence[str] = ()) -> list[list[str]]:
-    """The ``pip download --no-deps`` commands for resolved distributions and mmcv's sdist.
+                      extra: Sequence[str] = (), with_mmcv: bool = True) -> list[list[str]]:
+    """The ``pip download --no-deps`` commands for one resolution (and mmcv's sdist).
+
+    One resolution per call: pip refuses two versions of a name in one command, and the
+    stack and openmim pin different ones (filelock, for one).
 
     Args:
         python (str): Interpreter running pip.
@@ -146,10 +149,11 @@ def download_commands(python: str, dists: Sequence[tuple[str, str, bool]], dest:
         python_version (str): Target Python, ``'3.11'``. Defaults to '3.11'.
         platforms (Sequence[str]): Target wheel platform tags. Defaults to manylinux x86_64.
         extra (Sequence[str]): More pip options (index URLs). Defaults to none.
+        with_mmcv (bool): Add mmcv 2.1.0's sdist. Defaults to True.
 
     Returns:
         list[list[str]]: Wheels for the target (binary only), then sdists (mmcv and the
-        distributions the resolution found no wheel for).
+        distributions the resolution found no wheel for), when there are any.
     """
     pip = [python, '-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check',
            '--quiet', '-d', str(dest), *extra]
@@ -162,7 +166,9 @@ def download_commands(python: str, dists: Sequence[tuple[str, str, bool]], dest:
         cmds.append(pip + ['--only-binary=:all:', '--python-version', python_version,
                            '--implementation', 'cp', '--abi', abi, '--abi', 'abi3',
                            '--abi', 'none', *plat, *wheels])
-    cmds.append(pip + ['--no-binary=:all:', '--no-build-isolation', MMCV, *sdists])
+    sdists = ([MMCV] if with_mmcv else []) + sdists
+    if sdists:
+        cmds.append(pip + ['--no-binary=:all:', '--no-build-isolation', *sdists])
     return cmds
 
 
@@ -238,9 +244,11 @@ def make_wheelhouse(dest: Path, torch: str = 'cpu', python_version: str = '3.11'
     for i, group in enumerate(groups):
         report = dest / f'resolution-{i}.json'
         run(resolve_command(python, group, report, extra))
-        dists += resolved(json.loads(report.read_text()))
-    for cmd in download_commands(python, dists, dest, python_version, platforms, extra):
-        run(cmd)
+        found = resolved(json.loads(report.read_text()))
+        for cmd in download_commands(python, found, dest, python_version, platforms, extra,
+                                     with_mmcv=i == 0):
+            run(cmd)
+        dists += found
     if mmcv_cache is not None:
         for wheel in copy_mmcv_wheels(Path(mmcv_cache), dest):
             print(f'built mmcv wheel: {wheel.relative_to(dest)}')
