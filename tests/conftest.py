@@ -118,3 +118,14 @@ def mmaction_scope():
     """Every test builds from MMAction2's registries, as configs with default_scope do."""
     from mmengine.registry import init_default_scope
     init_default_scope('mmaction')
+
+
+@pytest.fixture(autouse=True)
+def auto_precision_is_fp32(monkeypatch):
+    """``precision='auto'`` (the demos' default) resolves to fp32 in tests on every CPU, so
+    numbers compared at fp32 tolerances do not depend on whether the CPU runs bf16 faster;
+    ``tests/apis/test_precision.py`` injects each kind of CPU explicitly."""
+    from umt_mm.apis import precision
+    from umt_mm.engine.cpu_bf16 import CPUBf16Support
+    monkeypatch.setattr(precision, 'cpu_bf16_answer', lambda: CPUBf16Support(
+        False, 'test', (), 'tests pin precision auto to fp32'))

@@ -29,6 +29,7 @@ from mmengine.config import DictAction
 
 from umt_mm.apis import inference_recognizer, init_recognizer
 from umt_mm.apis.model_loading import default_device, load_config
+from umt_mm.apis.precision import add_inference_options, prepare_inference
 from umt_mm.apis.recognition import class_names, default_label_map, resolve_true_label
 from umt_mm.visualization import write_labelled_copy
 
@@ -56,6 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         'rest at their initial values (default: fail on any mismatch)')
     parser.add_argument('--device', default=None,
                         help="'cpu' or 'cuda:0' (default: cuda:0 when available)")
+    add_inference_options(parser, 'auto')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value as in tools/test.py')
     return parser.parse_args(argv)
@@ -72,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f'[demo] building the model of {args.config} on {device}')
     model = init_recognizer(cfg, args.checkpoint, device=device, strict=not args.non_strict,
                             opt_out='--non-strict')
+    choice = prepare_inference(model, args.precision, args.backend, args.threads)
+    print(f'[demo] {choice.describe()}')
     print(f'[demo] classifying {args.video}')
     result = inference_recognizer(model, args.video, views=args.views)
     if names is None:

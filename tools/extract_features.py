@@ -53,6 +53,7 @@ from umt_mm.apis.features import (
     stale_reason,
     write_json_atomic,
 )
+from umt_mm.apis.precision import add_inference_options, prepare_inference
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -80,6 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--device', default=None,
                         help="'cpu' or 'cuda' (default: cuda when available; cuda:LOCAL_RANK "
                         'under torchrun)')
+    add_inference_options(parser, 'auto')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value as in tools/test.py')
     args = parser.parse_args(argv)
@@ -116,13 +118,16 @@ def main(argv: list[str] | None = None) -> int:
     videos = list_videos(args.videos, args.video_root)
     device, rank, world = setup_device(args.device)
     tag = f'[extract r{rank}]'
-    options = FeatureOptions(window=args.window, stride=args.stride, views=args.views,
-                             tokens=args.tokens, format=args.format,
-                             checkpoint_fingerprint=checkpoint_fingerprint(args.checkpoint),
-                             config=dict(args.cfg_options or {}))
     extractor = init_feature_extractor(args.config, args.checkpoint, device=device,
                                        strict=not args.non_strict,
                                        cfg_options=args.cfg_options, opt_out='--non-strict')
+    choice = prepare_inference(extractor, args.precision, args.backend, args.threads)
+    print(f'{tag} {choice.describe()}', flush=True)
+    options = FeatureOptions(window=args.window, stride=args.stride, views=args.views,
+                             tokens=args.tokens, format=args.format,
+                             precision=choice.precision, backend=choice.backend,
+                             checkpoint_fingerprint=checkpoint_fingerprint(args.checkpoint),
+                             config=dict(args.cfg_options or {}))
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     mine = videos[rank::world]

@@ -28,6 +28,7 @@ from mmengine.config import DictAction
 
 from umt_mm.apis import init_recognizer, recognize_video
 from umt_mm.apis.model_loading import default_device, load_config
+from umt_mm.apis.precision import add_inference_options, prepare_inference
 from umt_mm.apis.recognition import class_names, default_label_map
 from umt_mm.visualization import plot_timeline, write_labelled_copy
 
@@ -58,6 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         'rest at their initial values (default: fail on any mismatch)')
     parser.add_argument('--device', default=None,
                         help="'cpu' or 'cuda:0' (default: cuda:0 when available)")
+    add_inference_options(parser, 'auto')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value as in tools/test.py')
     args = parser.parse_args(argv)
@@ -91,6 +93,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f'[long-video] building the model of {args.config} on {device}')
     model = init_recognizer(cfg, args.checkpoint, device=device, strict=not args.non_strict,
                             opt_out='--non-strict')
+    choice = prepare_inference(model, args.precision, args.backend, args.threads)
+    print(f'[long-video] {choice.describe()}')
     print(f'[long-video] recognising {args.video}')
     predictions = recognize_video(model, args.video, args.window, args.stride,
                                   views=args.views, progress=_Progress('windows'))

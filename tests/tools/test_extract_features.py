@@ -71,8 +71,8 @@ def test_features_equal_the_backbone_output(shared_data, tiny_checkpoint, tmp_pa
     from umt_mm.apis import checkpoint_fingerprint
     assert manifest['checkpoint_fingerprint'] == checkpoint_fingerprint(tiny_checkpoint)
     assert manifest['options'] == dict(
-        window=None, stride=None, views='1x1', tokens=False, format='npy',
-        checkpoint_fingerprint=checkpoint_fingerprint(tiny_checkpoint), config={})
+        window=None, stride=None, views='1x1', tokens=False, format='npy', precision='fp32',
+        backend='eager', checkpoint_fingerprint=checkpoint_fingerprint(tiny_checkpoint), config={})
     assert sorted(manifest['videos']) == ['part_0', 'test'] and manifest['failed'] == {}
     assert manifest['videos']['test']['windows'] == [
         dict(start_frame=0, end_frame=300, start_sec=0.0, end_sec=10.0)]
@@ -220,3 +220,30 @@ def test_options_that_need_another_fail_at_parse_time(video_folder, capsys):
     with pytest.raises(SystemExit):
         extract.parse_args(['c.py', 'k.pth', str(video_folder), 'out', '--video-root', 'x'])
     assert '--video-root applies to a list file' in capsys.readouterr().err
+
+
+def test_precision_is_recorded_and_a_change_recomputes(tiny_checkpoint, video_folder,
+                                                        tmp_path, capsys):
+    """int8 features are recorded as such, close to fp32; switching back recomputes."""
+    out = tmp_path / 'out'
+    base = [str(QUICKSTART), str(tiny_checkpoint), str(video_folder), str(out), '--device',
+            'cpu', '--window', '1']
+    assert extract.main(base + ['--precision', 'fp32']) == 0
+    fp32 = np.load(out / 'part_0.npy')
+    capsys.readouterr()
+    threads = torch.get_num_threads()
+    try:
+        assert extract.main(base + ['--precision', 'int8', '--threads', '1']) == 0
+    finally:
+        torch.set_num_threads(threads)
+    log = capsys.readouterr().out
+    assert '[extract r0] precision int8 (as asked), backend eager, 1 thread' in log
+    assert "part_0: recomputing, written with other options (precision: 'fp32' -> 'int8')" in log
+    meta = json.loads((out / 'part_0.json').read_text())
+    assert (meta['options']['precision'], meta['options']['backend']) == ('int8', 'eager')
+    int8 = np.load(out / 'part_0.npy')
+    assert int8.shape == fp32.shape
+    cosine = (fp32 * int8).sum() / np.linalg.norm(fp32) / np.linalg.norm(int8)
+    assert cosine > 0.99
+    with pytest.raises(SystemExit):
+        extract.parse_args(base + ['--precision', 'fp16'])

@@ -249,6 +249,9 @@ class FeatureOptions:
         views (str | None): Views per window.
         tokens (bool): Token maps instead of pooled vectors.
         format (str): ``'npy'`` or ``'pt'``.
+        precision (str): The precision the backbone ran (``'fp32'``, ``'bf16'``, ``'int8'``;
+            what ``'auto'`` resolved to).
+        backend (str): ``'eager'`` or ``'compile'``.
         checkpoint_fingerprint (str | None): :func:`~umt_mm.apis.checkpoint_fingerprint` of
             the checkpoint.
         config (dict): Other settings that change the numbers (e.g. ``cfg_options``).
@@ -259,6 +262,8 @@ class FeatureOptions:
     views: str | None = '1x1'
     tokens: bool = False
     format: str = 'npy'
+    precision: str = 'fp32'
+    backend: str = 'eager'
     checkpoint_fingerprint: str | None = None
     config: dict = field(default_factory=dict)
 

@@ -212,10 +212,15 @@ def _bf16_preferred(device: torch.device, support=None) -> tuple[bool, str]:
     if device.type == 'cuda':
         ok = torch.cuda.is_bf16_supported()
         return ok, ('the GPU supports bf16' if ok else 'the GPU has no bf16 support')
-    if support is None:
-        from ..engine.cpu_bf16 import cpu_bf16_support
-        support = cpu_bf16_support()
+    support = cpu_bf16_answer() if support is None else support
     return support.native, support.reason
+
+
+def cpu_bf16_answer():
+    """This CPU's bf16 answer (:func:`umt_mm.engine.cpu_bf16.cpu_bf16_support`, measured
+    once per process): the one decision shared with training's CPU mixed precision."""
+    from ..engine.cpu_bf16 import cpu_bf16_support
+    return cpu_bf16_support()
 
 
 def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 'eager',
@@ -283,6 +288,30 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
     return choice
 
 
+
+
+def add_inference_options(parser, default_precision: str = 'auto') -> None:
+    """Add ``--precision``, ``--backend`` and ``--threads`` to a tool's parser.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        default_precision (str): ``'auto'`` for the demos, whole-video inference and
+            feature extraction; ``'fp32'`` where numbers must stay comparable (evaluation,
+            export). Defaults to 'auto'.
+    """
+    group = parser.add_argument_group('inference precision and backend')
+    group.add_argument('--precision', choices=PRECISIONS, default=default_precision,
+                       help='fp32, bf16 (backbone in bf16), int8 (dynamic quantization, CPU) '
+                       'or auto (bf16 where measured faster and accurate, fp32 otherwise); '
+                       f'default: {default_precision}')
+    group.add_argument('--backend', choices=BACKENDS, default='eager',
+                       help='eager, or compile (torch.compile of the backbone; the first '
+                       'call compiles)')
+    group.add_argument('--threads', type=int, default=None,
+                       help='intra-op threads (default: torch\'s)')
+
+
 __all__ = ['BACKENDS', 'BF16_MIN_COSINE', 'INT8_MIN_COSINE', 'PRECISIONS', 'PrecisionChoice',
+           'add_inference_options',
            'fold_qkv_bias', 'output_cosine', 'prepare_inference', 'probe_inputs', 'to_bf16',
            'to_int8']
