@@ -19,7 +19,7 @@ MODEL_KEYS = {'threads', 'peak_gflops_fp32', 'cpu_capability', 'cpu_native_bf16'
 def test_benchmark_reports_ratios_and_memory(repo_root, tmp_path, python):
     out = tmp_path / 'bench.json'
     result = subprocess.run(
-        [python, 'tools/analysis_tools/benchmark.py', '--arch', 'base', '--frames', '2',
+        [python, 'tools/analysis_tools/benchmark.py', '--arch', 'tiny', '--frames', '2',
          '--size', '32', '--repeats', '2', '--json', str(out)], cwd=repo_root,
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -35,15 +35,14 @@ def test_benchmark_reports_ratios_and_memory(repo_root, tmp_path, python):
     assert 0 < res['train_fp32_sdpa_peak_mib'] < 2000
     assert res['memory_ratio_train_fp32'] == (res['train_fp32_sdpa_peak_mib'] /
                                               res['train_fp32_naive_peak_mib'])
-    assert '| UMT-base 2x32 | value |' in result.stdout
+    assert '| UMT-tiny 2x32 | value |' in result.stdout
     assert '| speedup_infer_fp32 |' in result.stdout
     # the 358.8 GFLOP fraction-of-peak line is only for the UMT-B/16 8x224 geometry
     assert 'infer_fp32_fraction_of_peak' not in res
 
 
 def test_train_step_memory_returns_time_and_peak():
-    res = train_step_memory('naive', arch=dict(embed_dims=32, depth=2, num_heads=2), frames=2,
-                            size=32, repeats=2)
+    res = train_step_memory('naive', arch='tiny', frames=2, size=32, repeats=2)
     assert set(res) == {'time_s', 'peak_mib'}
     assert res['time_s'] > 0 and res['peak_mib'] >= 0
     with pytest.raises(ValueError, match='variant must be one of'):

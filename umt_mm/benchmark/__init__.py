@@ -48,7 +48,14 @@ from .device import (
     timed_steps,
 )
 from .export import EXPORT_ARCHS, EXPORT_CONFIG, export_benchmark
-from .model import ATTENTION_VARIANTS, FORWARD_GFLOP_B16_8X224, model_benchmark, train_step_memory
+from .model import (
+    ATTENTION_VARIANTS,
+    BENCHMARK_ARCHS,
+    FORWARD_GFLOP_B16_8X224,
+    model_benchmark,
+    resolve_arch,
+    train_step_memory,
+)
 from .pretrain import (
     GEMM_OPS,
     PRETRAIN_VARIANTS,
@@ -64,17 +71,17 @@ from .resources import default_shared_videos, recipe_file
 from .timing import median, time_interleaved, time_it
 
 __all__ = [
-    'ATTENTION_VARIANTS', 'DATA_RECIPES', 'DATA_STAGES', 'DATA_VARIANTS', 'DETECTION_CONFIG',
-    'DEVICE_PEAK_TFLOPS', 'EXPORT_ARCHS', 'EXPORT_CONFIG', 'FORWARD_GFLOP_B16_8X224',
-    'GEMM_OPS', 'PRETRAIN_VARIANTS', 'SET_VARIANTS', 'StagedPipeline', 'build_detection_forward',
-    'build_device_steps', 'build_pretrain_step', 'child_json', 'cpu_description',
-    'data_benchmark', 'data_rows', 'data_sample', 'data_stage', 'default_shared_videos',
-    'detection_benchmark', 'detection_forward_memory', 'device_benchmark',
+    'ATTENTION_VARIANTS', 'BENCHMARK_ARCHS', 'DATA_RECIPES', 'DATA_STAGES', 'DATA_VARIANTS',
+    'DETECTION_CONFIG', 'DEVICE_PEAK_TFLOPS', 'EXPORT_ARCHS', 'EXPORT_CONFIG',
+    'FORWARD_GFLOP_B16_8X224', 'GEMM_OPS', 'PRETRAIN_VARIANTS', 'SET_VARIANTS', 'StagedPipeline',
+    'build_detection_forward', 'build_device_steps', 'build_pretrain_step', 'child_json',
+    'cpu_description', 'data_benchmark', 'data_rows', 'data_sample', 'data_stage',
+    'default_shared_videos', 'detection_benchmark', 'detection_forward_memory', 'device_benchmark',
     'device_peak_tflops', 'export_benchmark', 'loader_clips_per_worker', 'matmul_peak_gflops',
     'median', 'model_benchmark', 'model_flops_utilization', 'naive_attention',
     'naive_attention_forward', 'naive_clip_attention_forward', 'naive_pretraining',
     'peak_rss_bytes', 'prepare_data_sets', 'pretrain_benchmark', 'pretrain_step_memory',
-    'recipe_file', 'recipe_pipeline', 'rss_bytes', 'sdpa_backend', 'select_device',
+    'recipe_file', 'recipe_pipeline', 'resolve_arch', 'rss_bytes', 'sdpa_backend', 'select_device',
     'step_flops', 'step_gemm_gflop', 'time_interleaved', 'time_it', 'timed_steps',
     'train_step_memory', 'variant_pipeline'
 ]

@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--arch', default='base')
+    parser.add_argument('--arch', default='base',
+                        help="backbone: 'base', 'large' or 'tiny' (a 64-channel, 2-block "
+                        "model for tests)")
     parser.add_argument('--frames', type=int, default=8)
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--repeats', type=int, default=5,

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .model import BENCHMARK_ARCHS, resolve_arch
 from .resources import recipe_file
 from .timing import median, time_interleaved
 
 EXPORT_CONFIG = 'configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics400-rgb.py'
 #: named backbone archs besides the model's own (``tiny``: for tests)
-EXPORT_ARCHS = {'tiny': dict(embed_dims=64, depth=2, num_heads=2, mlp_ratio=4.0)}
+EXPORT_ARCHS = BENCHMARK_ARCHS
 
 
 def export_benchmark(arch: str | dict = 'base', frames: int = 8, size: int = 224,
@@ -48,8 +49,7 @@ def export_benchmark(arch: str | dict = 'base', frames: int = 8, size: int = 224
     from umt_mm.deployment.exporter import ONNX_OPSET, quiet_init_weights
 
     cfg = Config.fromfile(recipe_file(EXPORT_CONFIG))
-    cfg.model.backbone.update(arch=EXPORT_ARCHS.get(arch, arch) if isinstance(arch, str)
-                              else arch, num_frames=frames, img_size=size)
+    cfg.model.backbone.update(arch=resolve_arch(arch), num_frames=frames, img_size=size)
     init_default_scope('mmaction')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)

@@ -31,12 +31,26 @@ from .timing import median, time_interleaved, time_it
 FORWARD_GFLOP_B16_8X224 = 358.8
 #: the two attentions compared
 ATTENTION_VARIANTS = ('sdpa', 'naive')
+#: named backbone archs besides the backbone's own ('base', 'large'); ``tiny``: for tests
+BENCHMARK_ARCHS = {'tiny': dict(embed_dims=64, depth=2, num_heads=2, mlp_ratio=4.0)}
+
+
+def resolve_arch(arch: str | dict) -> str | dict:
+    """``arch`` with the names of ``BENCHMARK_ARCHS`` replaced by their settings.
+
+    Args:
+        arch (str | dict): An arch name or settings.
+
+    Returns:
+        str | dict: What ``UMTVisionTransformer(arch=...)`` takes.
+    """
+    return BENCHMARK_ARCHS.get(arch, arch) if isinstance(arch, str) else arch
 
 
 def _backbone(arch: str | dict, frames: int, size: int) -> torch.nn.Module:
     from umt_mm.models.backbones import UMTVisionTransformer
     torch.manual_seed(0)
-    model = UMTVisionTransformer(arch=arch, img_size=size, num_frames=frames)
+    model = UMTVisionTransformer(arch=resolve_arch(arch), img_size=size, num_frames=frames)
     model.init_weights()
     return model
 
@@ -47,7 +61,7 @@ def model_benchmark(arch: str = 'base', frames: int = 8, size: int = 224,
     attention in alternating rounds, and each train step's peak memory in a fresh process.
 
     Args:
-        arch (str): Backbone arch. Defaults to 'base'.
+        arch (str): Backbone arch (``'tiny'``: see ``BENCHMARK_ARCHS``). Defaults to 'base'.
         frames (int): Frames per clip. Defaults to 8.
         size (int): Frame side. Defaults to 224.
         repeats (int): Alternating rounds per variant (train: one fewer). Defaults to 5.
