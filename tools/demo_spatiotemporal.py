@@ -46,6 +46,7 @@ from umt_mm.apis import (
     person_boxes,
 )
 from umt_mm.apis.detection import key_frame_timestamps
+from umt_mm.apis.precision import add_inference_options, prepare_inference
 from umt_mm.visualization import draw_action_boxes, nearest_key_frame, write_video_copy
 
 
@@ -79,6 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         'rest at their initial values (default: fail on any mismatch)')
     parser.add_argument('--device', default=None,
                         help="'cpu' or 'cuda:0' (default: cuda:0 when available)")
+    add_inference_options(parser, 'auto')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value as in tools/test.py')
     args = parser.parse_args(argv)
@@ -137,6 +139,8 @@ def main(argv: list[str] | None = None) -> dict:
     model = init_ava_detector(args.config, args.checkpoint, device=device,
                               strict=not args.non_strict, cfg_options=args.cfg_options,
                               opt_out='--non-strict')
+    choice = prepare_inference(model, args.precision, args.backend, args.threads)
+    print(f'[demo-st] {choice.describe()}')
     label_map = args.label_map
     if label_map is None and not Path(args.config).is_file():  # a model name: its label map
         label_map = get_model_info(args.config).label_map
@@ -168,6 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
           f'{len(result.key_frames)} key frames')
     output = result.to_dict(checkpoint=str(args.checkpoint))
     output['config'] = str(args.config)
+    output['precision'] = choice.as_dict()
     if args.out_json:
         Path(args.out_json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out_json).write_text(json.dumps(output, indent=1) + '\n')

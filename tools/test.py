@@ -14,6 +14,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import umt_mm  # noqa: F401  (registers modules, applies compat fixes)
+from umt_mm.apis.precision import add_inference_options
 from umt_mm.cli_config import prepare_test_cfg
 from umt_mm.converters.checkpoint_layouts import CheckpointMismatchError
 
@@ -38,6 +39,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--non-strict', action='store_true',
                         help='load the checkpoint tensors that match the model and keep the '
                         'rest at their initial values (default: fail on any mismatch)')
+    add_inference_options(parser, None)
     parser.add_argument('--show-dir',
                         help='directory where the visualization images will be saved.')
     parser.add_argument('--show', action='store_true',
@@ -67,7 +69,8 @@ def main() -> None:
                            dump=args.dump, show=args.show, show_dir=args.show_dir,
                            interval=args.interval, wait_time=args.wait_time,
                            skip_bad_videos=args.skip_bad_videos,
-                           non_strict=args.non_strict)
+                           non_strict=args.non_strict, precision=args.precision,
+                           backend=args.backend, threads=args.threads)
     runner = Runner.from_cfg(cfg)
     try:
         runner.test()

@@ -130,7 +130,10 @@ def prepare_test_cfg(cfg: Config,
                      interval: int = 1,
                      wait_time: float = 2,
                      skip_bad_videos: float | None = None,
-                     non_strict: bool = False) -> Config:
+                     non_strict: bool = False,
+                     precision: str | None = None,
+                     backend: str | None = None,
+                     threads: int | None = None) -> Config:
     """Apply the testing flags to a config.
 
     The checkpoint loads strictly (``load_from_strict = True``): a file that does not fill
@@ -154,6 +157,12 @@ def prepare_test_cfg(cfg: Config,
             Defaults to None (a bad video stops the test).
         non_strict (bool): Load the checkpoint's matching tensors only. Defaults to False
             (strict unless the config sets ``load_from_strict = False``).
+        precision (str, optional): ``--precision``: evaluate in ``'fp32'``, ``'bf16'``,
+            ``'int8'`` or ``'auto'`` (:class:`InferencePrecisionHook`). Defaults to None
+            (the config's ``test_precision``, else fp32).
+        backend (str, optional): ``--backend`` (``'eager'`` or ``'compile'``). Defaults to
+            None (the config's ``test_backend``, else eager).
+        threads (int, optional): ``--threads``. Defaults to None.
 
     Returns:
         Config: The same config object.
@@ -164,6 +173,12 @@ def prepare_test_cfg(cfg: Config,
         cfg.load_from_strict = False
     elif cfg.get('load_from_strict') is not False:
         cfg.load_from_strict = True
+    precision = precision or cfg.get('test_precision', 'fp32')
+    backend = backend or cfg.get('test_backend', 'eager')
+    if precision != 'fp32' or backend != 'eager' or threads is not None:
+        hook = dict(type='InferencePrecisionHook', precision=precision, backend=backend,
+                    threads=threads)
+        cfg.custom_hooks = [*(cfg.get('custom_hooks') or []), hook]
     if dump is not None:
         if not dump.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--dump must be a .pkl or .pickle file, got {dump!r}')

@@ -290,21 +290,24 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
 
 
 
-def add_inference_options(parser, default_precision: str = 'auto') -> None:
+def add_inference_options(parser, default_precision: str | None = 'auto') -> None:
     """Add ``--precision``, ``--backend`` and ``--threads`` to a tool's parser.
 
     Args:
         parser (argparse.ArgumentParser): The tool's parser.
         default_precision (str): ``'auto'`` for the demos, whole-video inference and
             feature extraction; ``'fp32'`` where numbers must stay comparable (evaluation,
-            export). Defaults to 'auto'.
+            export); None leaves it to the caller (``tools/test.py``: the config's
+            ``test_precision``, else fp32). Defaults to 'auto'.
     """
     group = parser.add_argument_group('inference precision and backend')
+    default_text = default_precision or "fp32, or the config's test_precision"
     group.add_argument('--precision', choices=PRECISIONS, default=default_precision,
                        help='fp32, bf16 (backbone in bf16), int8 (dynamic quantization, CPU) '
                        'or auto (bf16 where measured faster and accurate, fp32 otherwise); '
-                       f'default: {default_precision}')
-    group.add_argument('--backend', choices=BACKENDS, default='eager',
+                       f'default: {default_text}')
+    group.add_argument('--backend', choices=BACKENDS,
+                       default='eager' if default_precision else None,
                        help='eager, or compile (torch.compile of the backbone; the first '
                        'call compiles)')
     group.add_argument('--threads', type=int, default=None,

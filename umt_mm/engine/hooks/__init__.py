@@ -2,6 +2,7 @@
 from .bad_video_report_hook import BadVideoReportHook
 from .data_time_hook import DataTimeHook
 from .exact_resume_hook import ExactResumeHook, PositionSeededDataset, ResumableSampler
+from .inference_precision_hook import InferencePrecisionHook
 from .lr_scaling_hook import EffectiveBatch, EffectiveBatchLRHook, effective_batch
 from .numeric_guard_hook import NonFiniteTrainingError, NumericGuardHook
 from .resume_checkpoint import apply_resume_fallback, latest_readable_checkpoint
@@ -10,4 +11,4 @@ from .weight_decay_hook import CosineWeightDecayHook
 __all__ = ['BadVideoReportHook', 'ExactResumeHook', 'ResumableSampler', 'PositionSeededDataset',
            'NumericGuardHook', 'NonFiniteTrainingError', 'CosineWeightDecayHook',
            'EffectiveBatch', 'EffectiveBatchLRHook', 'effective_batch', 'DataTimeHook',
-           'apply_resume_fallback', 'latest_readable_checkpoint']
+           'apply_resume_fallback', 'latest_readable_checkpoint', 'InferencePrecisionHook']
