@@ -30,20 +30,19 @@ from .model_loading import (
     load_config,
 )
 from .model_zoo import ModelInfo, get_model_info, list_models, resolve_config
+from .precision import PrecisionChoice, prepare_inference
 from .recognition import RecognitionResult, inference_pipeline, inference_recognizer
 from .video_reading import FALLBACK_FPS, VideoInfo, open_video
 from .video_windows import Window, WindowedPipeline, WindowPrediction, plan_windows, recognize_video
 
 __all__ = [
-    'FALLBACK_FPS', 'ModelInfo', 'VideoInfo', 'open_video', 'checkpoint_fingerprint',
-    'default_device', 'get_model_info',
-    'init_ava_detector', 'init_recognizer', 'list_models', 'load_checkpoint_strictly',
-    'load_config', 'resolve_config',
-    'KeyFrameClips', 'KeyFrameDetections', 'SpatioTemporalResult', 'detect_actions',
-    'detect_persons', 'load_proposals', 'person_boxes',
-    'ExportResult', 'VerifyReport', 'export_model', 'verify_export',
-    'RecognitionResult', 'inference_pipeline', 'inference_recognizer',
-    'Window', 'WindowPrediction', 'WindowedPipeline', 'plan_windows', 'recognize_video',
-    'FeatureExtractor', 'FeatureOptions', 'FeatureResult', 'extract_features',
-    'init_feature_extractor',
+    'checkpoint_fingerprint', 'default_device', 'detect_actions', 'detect_persons', 'export_model',
+    'ExportResult', 'extract_features', 'FALLBACK_FPS', 'FeatureExtractor', 'FeatureOptions',
+    'FeatureResult', 'get_model_info', 'inference_pipeline', 'inference_recognizer',
+    'init_ava_detector', 'init_feature_extractor', 'init_recognizer', 'KeyFrameClips',
+    'KeyFrameDetections', 'list_models', 'load_checkpoint_strictly', 'load_config',
+    'load_proposals', 'ModelInfo', 'open_video', 'person_boxes', 'plan_windows', 'PrecisionChoice',
+    'prepare_inference', 'RecognitionResult', 'recognize_video', 'resolve_config',
+    'SpatioTemporalResult', 'verify_export', 'VerifyReport', 'VideoInfo', 'Window',
+    'WindowedPipeline', 'WindowPrediction',
 ]
