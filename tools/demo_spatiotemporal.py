@@ -47,6 +47,7 @@ from umt_mm.apis import (
 )
 from umt_mm.apis.detection import key_frame_timestamps
 from umt_mm.apis.precision import add_inference_options, prepare_inference
+from umt_mm.engine.progress import ProgressReporter
 from umt_mm.visualization import draw_action_boxes, nearest_key_frame, write_video_copy
 
 
@@ -89,23 +90,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-class _Bar:
-    """mmengine's progress bar, created at the first step."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.bar = total, None
-
-    def __call__(self) -> None:
-        if self.bar is None:
-            from mmengine.utils import ProgressBar
-            self.bar = ProgressBar(self.total)
-        self.bar.update()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            print()
-
-
 def draw_video(reader, out: str, detections: list[dict], fps: float, max_labels: int) -> int:
     """Copy the video with the boxes and top actions of the nearest key frame on each frame.
 
@@ -121,9 +105,9 @@ def draw_video(reader, out: str, detections: list[dict], fps: float, max_labels:
             draw_action_boxes(frame, by_position[position], max_labels)
 
     print(f'[demo-st] writing {len(reader)} frames to {out}')
-    bar = _Bar(len(reader))
-    written = write_video_copy(reader, out, fps, draw, progress=bar)
-    bar.close()
+    bar = ProgressReporter(len(reader), what='frames', label='[demo-st]', stream=sys.stdout)
+    written = write_video_copy(reader, out, fps, draw, progress=bar.update)
+    bar.finish()
     return written
 
 
@@ -155,18 +139,20 @@ def main(argv: list[str] | None = None) -> dict:
         if args.det_checkpoint is None:
             print('[demo-st] WARNING: no --det-checkpoint, the person detector has random '
                   'weights')
-        bar = _Bar(len(timestamps))
+        bar = ProgressReporter(len(timestamps), what='key frames', label='[demo-st] persons',
+                               stream=sys.stdout)
         found['boxes'] = person_boxes(args.video, args.det_config, args.det_checkpoint,
                                       timestamps, args.det_score_thr, args.det_cat_id, device,
-                                      progress=bar)
-        bar.close()
+                                      progress=bar.update)
+        bar.finish()
         count = len(found['boxes'])
     print(f'[demo-st] scoring the actions of the person boxes on {count} key frames')
-    bar = _Bar(count)
+    bar = ProgressReporter(count, what='key frames', label='[demo-st] actions',
+                           stream=sys.stdout)
     result = detect_actions(model, args.video, **found, label_map=label_map,
                             action_score_thr=args.action_score_thr, device=device,
-                            progress=bar)
-    bar.close()
+                            progress=bar.update)
+    bar.finish()
     print(f'[demo-st] clips of the config at {result.config_fps:g} fps; '
           f'{sum(len(k.boxes) for k in result.key_frames)} person boxes on '
           f'{len(result.key_frames)} key frames')

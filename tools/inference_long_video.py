@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from umt_mm.apis import init_recognizer, recognize_video
 from umt_mm.apis.model_loading import default_device, load_config
 from umt_mm.apis.precision import add_inference_options, prepare_inference
 from umt_mm.apis.recognition import class_names, default_label_map
+from umt_mm.engine.progress import ProgressReporter
 from umt_mm.visualization import plot_timeline, write_labelled_copy
 
 
@@ -70,20 +72,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-class _Progress:
-    """Prints ``done/total`` about ten times (lines that read well in a log file)."""
-
-    def __init__(self, label: str, total: int | None = None) -> None:
-        self.label, self.total, self.done = label, total, 0
-
-    def __call__(self) -> None:
-        self.done += 1
-        step = max(1, (self.total or 10) // 10)
-        if self.done % step == 0 or self.done == self.total:
-            total = f'/{self.total}' if self.total else ''
-            print(f'[long-video] {self.label} {self.done}{total}', flush=True)
-
-
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
@@ -96,8 +84,10 @@ def main(argv: list[str] | None = None) -> dict:
     choice = prepare_inference(model, args.precision, args.backend, args.threads)
     print(f'[long-video] {choice.describe()}')
     print(f'[long-video] recognising {args.video}')
+    windows_done = ProgressReporter(what='windows', label='[long-video]', stream=sys.stdout)
     predictions = recognize_video(model, args.video, args.window, args.stride,
-                                  views=args.views, progress=_Progress('windows'))
+                                  views=args.views, progress=windows_done.update)
+    windows_done.finish()
     windows = [p.window for p in predictions]
     scores = np.stack([p.scores for p in predictions])
     total, fps = windows[-1].stop, windows[-1].fps
@@ -147,8 +137,11 @@ def main(argv: list[str] | None = None) -> dict:
                 f'{names[c]}: {scores[current, c]:.3f}' for c in top[current]]
 
         print(f'[long-video] writing {args.out_video}')
+        frames_done = ProgressReporter(total, what='frames', label='[long-video]',
+                                       stream=sys.stdout)
         frames = write_labelled_copy(args.video, args.out_video, frame_lines,
-                                     option='--out-video', progress=_Progress('frames', total))
+                                     option='--out-video', progress=frames_done.update)
+        frames_done.finish()
         print(f'[long-video] wrote {args.out_video} ({frames} frames)')
     return result
 
