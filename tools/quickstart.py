@@ -19,7 +19,6 @@ scratch; ``--seed`` changes the training seed.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -27,7 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 DEFAULT_CONFIG = ROOT / 'configs/quickstart/umt-tiny-p16-res64_scratch_1xb16-u8-16e_motion8-rgb.py'
 DEMO_VIDEO = 'test_rotating_counterclockwise_0.mp4'
@@ -63,53 +61,6 @@ def _run(step: str, args: list[str]) -> None:
                          'see the output above')
 
 
-def read_scalars(log_dir: Path) -> list[dict]:
-    """The records of MMEngine's ``vis_data/scalars.json`` (training) or ``<ts>.json`` (test)."""
-    files = sorted(log_dir.glob('vis_data/scalars.json')) or sorted(log_dir.glob('*.json'))
-    return [json.loads(line) for f in files for line in f.read_text().splitlines() if line]
-
-
-def latest_log_dir(work_dir: Path) -> Path:
-    """The newest ``<timestamp>`` run folder MMEngine made in ``work_dir``."""
-    runs = sorted(p for p in work_dir.iterdir() if p.is_dir() and p.name[:8].isdigit())
-    if not runs:
-        raise FileNotFoundError(f'no MMEngine run folder in {work_dir}')
-    return runs[-1]
-
-
-def plot_curves(records: list[dict], out: Path) -> Path:
-    """Plot the training loss (per logged iteration) and the validation top-1 (per epoch).
-
-    Args:
-        records (list[dict]): Records of ``vis_data/scalars.json``.
-        out (Path): The PNG to write.
-
-    Returns:
-        Path: ``out``.
-    """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    train = [r for r in records if 'loss' in r]
-    val = [r for r in records if 'acc/top1' in r]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot([r['iter'] for r in train], [r['loss'] for r in train], color='tab:blue')
-    ax_loss.set(xlabel='iteration', ylabel='training loss', title='loss')
-    ax_loss.grid(alpha=0.3)
-    ax_acc.plot([r['step'] for r in val], [100 * r['acc/top1'] for r in val], 'o-',
-                color='tab:green', label='validation top-1')
-    ax_acc.axhline(100 / 8, color='gray', ls='--', label='chance (12.5 %)')
-    ax_acc.axhline(50, color='tab:red', ls=':', label='frame-order-blind cap (50 %)')
-    ax_acc.set(xlabel='epoch', ylabel='top-1 (%)', title='validation accuracy', ylim=(0, 100))
-    ax_acc.grid(alpha=0.3)
-    ax_acc.legend(loc='lower right')
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
-
-
 def _true_class(video: Path, data: dict) -> str:
     """The label of ``video`` in the test list, as a class name."""
     names = data['label_map'].read_text().split()
@@ -124,6 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     start = time.time()
     from umt_mm.testing.motion_videos import MOTION_CLASSES, make_motion_video_dataset
+    from umt_mm.visualization.training_curves import latest_log_dir, plot_curves, read_scalars
 
     work_dir = Path(args.work_dir).resolve()
     print(f'[quickstart] 1/4 data: {len(MOTION_CLASSES)} motion classes in '
