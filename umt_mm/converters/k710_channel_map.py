@@ -29,23 +29,16 @@ NUM_CLASSES = {'k400': 400, 'k600': 600, 'k700': 700}
 
 
 def read_label_file(path: str | Path) -> list[str]:
-    """Class names, one per line (blank lines and surrounding spaces ignored).
+    """Class names in label order (:func:`umt_mm.data.read_label_map`, the one reader).
 
     Args:
-        path (str | Path): Label map file.
+        path (str | Path): Label map file, or a bundled label map's name (``'k710'``...).
 
     Returns:
         list[str]: The names in file order.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'label file not found: {path}')
-    names = [line.strip() for line in path.read_text(encoding='utf-8').splitlines()]
-    names = [n for n in names if n]
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f'{path}: duplicate class names {dup[:5]}')
-    return names
+    from ..data import read_label_map
+    return read_label_map(path)
 
 
 def build_channel_map(target_label_file: str | Path, k710_label_file: str | Path,
