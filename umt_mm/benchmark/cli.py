@@ -23,6 +23,7 @@ Results go to stdout as a Markdown table (and JSON with ``--json``). Example::
     python tools/analysis_tools/benchmark.py --export --repeats 5     # onnxruntime vs eager
     python tools/analysis_tools/benchmark.py --data --repeats 3       # data pipelines per core
     python tools/analysis_tools/benchmark.py --gpu --batch 32         # model vs loader on CUDA
+    python tools/analysis_tools/benchmark.py --inference --repeats 3  # precisions vs CPU peaks
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from .data import DATA_RECIPES, DATA_STAGES, data_benchmark, data_rows
 from .detection import detection_benchmark, detection_forward_memory
 from .device import device_benchmark
 from .export import export_benchmark
+from .inference import format_inference_report, inference_benchmark
 from .model import ATTENTION_VARIANTS, model_benchmark, train_step_memory
 from .pretrain import PRETRAIN_VARIANTS, pretrain_benchmark, pretrain_step_memory
 from .resources import default_shared_videos
@@ -101,6 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help='instead: the UMT-B/16 8x224 recognizer exported to ONNX, '
                         'onnxruntime (CPU EP, all graph optimisations) vs PyTorch eager '
                         '(--arch tiny: a 64-channel, 2-block model for tests)')
+    # --- inference precisions against the CPU's peaks ---
+    parser.add_argument('--inference', action='store_true',
+                        help='instead: the CPU\'s paper and measured GEMM peaks per precision, '
+                        'and the fp32 / bf16 / int8 inference paths of the recognizer, the '
+                        'AVA detector backbone and feature extraction as fractions of them, '
+                        'time split into attention / linears / rest; a finetuning step fp32 '
+                        'vs bf16 autocast')
+    parser.add_argument('--inference-batches', default='1',
+                        help="for --inference: recognizer batches, e.g. '1,12' (12: the "
+                        "4x3-view test protocol; default '1')")
+    parser.add_argument('--inference-threads', type=int, default=None,
+                        help="for --inference: intra-op threads (default: torch's); the "
+                        'paper peaks count that many cores')
+    parser.add_argument('--compile', action='store_true',
+                        help='for --inference: also time backend=compile (torch.compile; '
+                        'compiling B/16 takes minutes on 2 cores)')
     return parser
 
 
@@ -173,6 +191,18 @@ def main(argv: list[str] | None = None) -> dict:
         results = export_benchmark(args.arch, args.frames, args.size, args.repeats)
         title = (f'UMT-{args.arch} recognizer {args.frames}x{args.size}, batch 1: '
                  'onnxruntime vs eager')
+    elif args.inference:
+        try:
+            batches = tuple(int(b) for b in args.inference_batches.split(','))
+        except ValueError:
+            raise SystemExit(f'--inference-batches {args.inference_batches!r}: give '
+                             "comma-separated clip counts, e.g. '1,12'") from None
+        results = inference_benchmark(args.arch, args.frames, args.size, args.repeats,
+                                      batches, compile_=args.compile,
+                                      threads=args.inference_threads)
+        print(format_inference_report(results))
+        _write_json(results, args.json)
+        return results
     elif args.data:
         results = data_benchmark(
             recipes=args.data_recipes.split(',') if args.data_recipes else None,
