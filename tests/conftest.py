@@ -129,3 +129,19 @@ def auto_precision_is_fp32(monkeypatch):
     from umt_mm.engine.cpu_bf16 import CPUBf16Support
     monkeypatch.setattr(precision, 'cpu_bf16_answer', lambda: CPUBf16Support(
         False, 'test', (), 'tests pin precision auto to fp32'))
+
+
+@pytest.fixture
+def run_python():
+    """``run_python(code, disable='name,...')``: ``python -c code`` in a fresh process with
+    those of ``import umt_mm``'s patches switched off (``UMT_MM_DISABLE_FIXES``); returns the
+    finished process (text output)."""
+
+    def run(code: str, disable: str = '', timeout: float = 240) -> subprocess.CompletedProcess:
+        env = dict(os.environ)
+        env.pop('UMT_MM_NO_CHECKPOINT_FIX', None)
+        env['UMT_MM_DISABLE_FIXES'] = disable
+        return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                              env=env, timeout=timeout)
+
+    return run
