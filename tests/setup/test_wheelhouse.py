@@ -45,17 +45,20 @@ def fake_wheel(folder: Path, name: str, version: str = '1.0', requires=()) -> Pa
 
 
 def test_bundle_requirements(wh):
-    stack, mim = wh.bundle_requirements()
-    names = [wh._name(r) for r in stack]
-    assert stack[0] == 'torch==2.13.0+cpu' and 'mmcv' not in names
+    build, torch, stack, own = wh.bundle_requirements()
+    # one group per pip command of tools/setup_env.sh, in its order
+    assert build == ['setuptools>=77,<82', 'wheel', 'ninja'] and torch == ['torch==2.13.0+cpu']
     for req in ('mmengine==0.10.7', 'mmaction2==1.2.0', 'mmdet==3.3.0', 'decord==0.6.0',
-                'av>=12', 'setuptools>=77,<82', 'wheel', 'ninja', 'pytest>=7', 'onnxruntime>=1.18',
-                'opencv-python>=3', 'addict', 'yapf', 'safetensors'):
+                'openmim', 'addict', 'yapf', 'opencv-python>=3', 'safetensors'):
         assert req in stack, req
-    assert len(names) == len(set(names))  # numpy, Pillow... once
-    assert names.count('setuptools') == 1
-    assert mim == ['openmim']  # resolved alone: its openxlab pins an old setuptools
-    assert wh.bundle_requirements(torch='cu126')[0][0] == 'torch==2.13.0+cu126'
+    for req in ('mmengine==0.10.7', 'av>=12', 'setuptools>=77,<82', 'pytest>=7',
+                'onnxruntime>=1.18', 'opencv-python>=3', 'Pillow'):
+        assert req in own, req
+    for group in (stack, own):
+        names = [wh._name(r) for r in group]
+        assert 'mmcv' not in names and group[0] == 'torch==2.13.0+cpu'  # the installed torch
+        assert len(names) == len(set(names))  # mmengine==0.10.7, not also mmcv's >=0.3.0
+    assert wh.bundle_requirements(torch='cu126')[1] == ['torch==2.13.0+cu126']
 
 
 def test_platform_tags_for_a_glibc(wh):
@@ -107,7 +110,7 @@ def test_make_wheelhouse_runs_resolve_download_check(wh, tmp_path):
     def run(cmd):
         calls.append(cmd)
         if '--report' in cmd and '--no-index' not in cmd:
-            name = 'openmim' if cmd[-1] == 'openmim' else 'torch'
+            name = cmd[-1].split('=')[0].split('>')[0]
             Path(cmd[cmd.index('--report') + 1]).write_text(json.dumps({'install': [
                 {'metadata': {'name': name, 'version': '1'},
                  'download_info': {'url': f'https://x/{name}-1-py3-none-any.whl'}}]}))
@@ -121,15 +124,18 @@ def test_make_wheelhouse_runs_resolve_download_check(wh, tmp_path):
     kinds = [('resolve' if '--report' in c and '--no-index' not in c else
               'check' if '--no-index' in c else 'download') for c in calls]
     # per resolution: resolve, wheels, sdists (mmcv with the first only); then the checks
-    assert kinds == ['resolve', 'download', 'download', 'resolve', 'download', 'check', 'check']
-    assert all('--extra-index-url' in c for c in calls[:5])
-    assert calls[1][-1] == 'torch==1' and calls[2][-1] == 'mmcv==2.1.0'
-    assert calls[4][-1] == 'openmim==1' and 'mmcv==2.1.0' not in calls[4]
-    assert calls[5][-1] != 'openmim' and calls[6][-1] == 'openmim'
+    assert kinds == ['resolve', 'download', 'download'] + ['resolve', 'download'] * 3 + \
+        ['check'] * 4
+    assert all('--extra-index-url' in c for c in calls[:9])
+    assert calls[1][-1] == 'ninja==1' and calls[2][-1] == 'mmcv==2.1.0'
+    assert calls[4][-1] == 'torch==1' and calls[6][-1] == 'opencv-python==1'
+    assert sum('mmcv==2.1.0' in c for c in calls) == 1
+    assert [c[-1] for c in calls[9:]] == ['ninja', 'torch==2.13.0+cu126', 'opencv-python>=3',
+                                          'opencv-python>=3']
     assert (tmp_path / 'wh/mmcv/torch-2.13.0+cu126-cuda12.6-arch9.0/'
             'mmcv-2.1.0-cp311-cp311-linux_x86_64.whl').read_bytes() == b'w'
     saved = json.loads((tmp_path / 'wh/requirements.json').read_text())
-    assert saved['torch'] == 'cu126' and saved['groups'][1] == ['openmim']
+    assert saved['torch'] == 'cu126' and saved['groups'][1] == ['torch==2.13.0+cu126']
 
 
 def test_small_bundle_resolves_offline_and_a_missing_dependency_is_named(

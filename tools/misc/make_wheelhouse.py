@@ -13,17 +13,17 @@ then on the offline machine::
     UMT_MM_WHEELHOUSE=wheelhouse/ make setup                          # CPU
     UMT_MM_WHEELHOUSE=wheelhouse/ UMT_MM_TORCH_CUDA=cu126 make setup  # CUDA
 
-How: (1) ``pip install --dry-run --ignore-installed --report`` resolves the requirements
-(:func:`bundle_requirements`: umt_mm's ``install_requires`` and ``tests`` / ``deploy``
-extras, mmcv 2.1.0's runtime requirements, the build requirements ``setuptools>=77,<82``,
-``wheel``, ``ninja``, and openmim in a second resolution because its openxlab pins an old
-setuptools); (2) every resolved distribution is downloaded with ``--no-deps``: as a wheel for
-the target (``--only-binary=:all: --python-version --platform``) when the resolution found a
-wheel, as an sdist otherwise (a few of openmim's dependencies have none), and mmcv 2.1.0 as
-its sdist (PyPI has no wheel; ``make setup`` builds it, or takes a wheel from
-``<folder>/mmcv/<cache key>/``); (3) the bundle is checked: ``pip install --dry-run
---no-index --find-links <folder>`` of the same requirements must resolve (``--check`` runs
-only this step on an existing folder).
+How: (1) ``pip install --dry-run --ignore-installed --report`` resolves the requirements of
+each pip command of ``tools/setup_env.sh`` on its own (:func:`bundle_requirements`: the
+build requirements ``setuptools>=77,<82``, ``wheel``, ``ninja``; torch; the OpenMMLab stack
+with mmcv 2.1.0's runtime requirements and openmim; umt_mm's ``install_requires`` with its
+``tests`` / ``deploy`` extras); (2) every resolved distribution is downloaded with
+``--no-deps``: as a wheel for the target (``--only-binary=:all: --python-version
+--platform``) when the resolution found a wheel, as an sdist otherwise (a few of openmim's
+dependencies have none), and mmcv 2.1.0 as its sdist (PyPI has no wheel; ``make setup``
+builds it, or takes a wheel from ``<folder>/mmcv/<cache key>/``); (3) the bundle is checked:
+``pip install --dry-run --no-index --find-links <folder>`` of each group must resolve
+(``--check`` runs only this step on an existing folder).
 
 The resolution runs on this machine's interpreter, so environment markers are evaluated for
 it: make bundles for the Python version and OS you run this on (the ``--platform`` tags
@@ -47,8 +47,11 @@ MMCV = 'mmcv==2.1.0'
 #: opencv-python when no OpenCV is installed)
 MMCV_RUNTIME = ['addict', 'mmengine>=0.3.0', 'numpy', 'packaging', 'Pillow', 'pyyaml', 'yapf',
                 'opencv-python>=3']
-#: what tools/setup_env.sh installs besides umt_mm's own requirements
-SETUP_EXTRAS = ['setuptools>=77,<82', 'wheel', 'ninja', 'importlib_metadata', 'safetensors']
+#: tools/setup_env.sh's pip commands before umt_mm's own (mmcv's wheel goes in with --no-deps;
+#: its requirements come with the stack command, which names mmcv)
+BUILD_REQUIREMENTS = ['setuptools>=77,<82', 'wheel', 'ninja']
+STACK = ['mmengine==0.10.7', 'mmaction2==1.2.0', 'mmdet==3.3.0', 'decord==0.6.0',
+         'importlib_metadata', 'numpy', 'safetensors', 'openmim']
 
 
 def manylinux_platforms(glibc: str = '2.28', arch: str = 'x86_64') -> list[str]:
@@ -80,7 +83,12 @@ def _name(requirement: str) -> str:
 
 def bundle_requirements(setup_cfg: Path = ROOT / 'setup.cfg',
                         torch: str = 'cpu') -> list[list[str]]:
-    """The requirement groups to resolve (each resolved on its own).
+    """The requirement groups: one per pip command of ``tools/setup_env.sh``.
+
+    Each group is resolved on its own, as each command is: a bundle holding every group's
+    own consistent set lets every command resolve offline, whatever the earlier commands
+    installed (the stack command with openmim pins older versions than umt_mm's extras
+    resolve to, and openxlab pins setuptools 60, which the script re-pins after).
 
     Args:
         setup_cfg (Path): umt_mm's ``setup.cfg``. Defaults to the checkout's.
@@ -88,8 +96,10 @@ def bundle_requirements(setup_cfg: Path = ROOT / 'setup.cfg',
             (``torch==2.13.0+<tag>``). Defaults to 'cpu'.
 
     Returns:
-        list[list[str]]: umt_mm's stack (without mmcv, whose sdist is fetched on its own),
-        then openmim.
+        list[list[str]]: The build requirements; torch; the OpenMMLab stack with openmim
+        (mmcv's requirements in place of mmcv, whose sdist is fetched on its own); umt_mm's
+        requirements with its ``tests`` and ``deploy`` extras (mmcv's in place of mmcv); the
+        last two with the torch pin.
     """
     parser = configparser.ConfigParser()
     parser.read(setup_cfg)
@@ -98,17 +108,23 @@ def bundle_requirements(setup_cfg: Path = ROOT / 'setup.cfg',
         text = parser.get(section, key, fallback='')
         return [ln.strip() for ln in text.splitlines()
                 if ln.strip() and not ln.strip().startswith('#')]
-    reqs = lines('options', 'install_requires')
+
+    def unique(reqs: list[str]) -> list[str]:
+        seen, out = set(), []
+        for r in reqs:  # the first requirement of a name wins (pins before mmcv's ranges)
+            if _name(r) not in seen:
+                seen.add(_name(r))
+                out.append(r)
+        return out
+    own = lines('options', 'install_requires')
     for extra in ('tests', 'deploy'):
-        reqs += lines('options.extras_require', extra)
-    reqs = [r for r in reqs if _name(r) not in ('mmcv', 'torch', 'setuptools')]
-    reqs = [f'torch=={TORCH}+{torch}'] + reqs + MMCV_RUNTIME + SETUP_EXTRAS
-    seen, group = set(), []
-    for r in reqs:  # the first requirement of a name wins (umt_mm's pins before mmcv's)
-        if _name(r) not in seen:
-            seen.add(_name(r))
-            group.append(r)
-    return [group, ['openmim']]
+        own += lines('options.extras_require', extra)
+    own = [r for r in own if _name(r) not in ('mmcv', 'torch')]
+    # the torch pin in the later groups stands for the installed torch, which satisfies
+    # their `torch` requirements (from scratch they would resolve PyPI's newest CUDA torch)
+    pin = [f'torch=={TORCH}+{torch}']
+    return [list(BUILD_REQUIREMENTS), pin, unique(pin + STACK + MMCV_RUNTIME),
+            unique(pin + own + MMCV_RUNTIME)]
 
 
 def torch_index(torch: str, root: str | None) -> list[str]:
