@@ -201,6 +201,12 @@ test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
     checkpoint=dict(interval=10, max_keep_ckpts=3, save_best='mAP/overall', rule='greater'),
+    # a run killed mid-epoch loses at most 1/10 of an epoch: iter_<n>.pth every 1/10 epoch
+    # (the last 2 kept) beside the epoch checkpoints, and --resume continues exactly
+    # (ExactResumeHook: the trained batches skipped, every draw seeded from the seed and the
+    # position in training; docs/reliability.md)
+    exact_resume=dict(type='ExactResumeHook'),
+    iter_checkpoint=dict(type='EpochFractionCheckpointHook', fraction=0.1, max_keep_ckpts=2),
     logger=dict(interval=100))
 # seed + rank in every process, as the reference (seed 0)
 randomness = dict(seed=0, diff_rank_seed=True)

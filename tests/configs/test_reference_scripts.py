@@ -134,3 +134,11 @@ def test_train_loader_drops_the_last_incomplete_batch(name):
         assert not drop_last, name
     else:
         assert drop_last is True, name
+
+
+@pytest.mark.parametrize('name', sorted(CONFIG_SCRIPT))
+def test_recipes_checkpoint_every_tenth_of_an_epoch_and_resume_exactly(name):
+    hooks = Config.fromfile(ROOT / name).default_hooks
+    assert hooks.exact_resume.type == 'ExactResumeHook', name
+    assert hooks.iter_checkpoint.type == 'EpochFractionCheckpointHook', name
+    assert hooks.iter_checkpoint.fraction <= 0.1 and hooks.iter_checkpoint.max_keep_ckpts == 2

@@ -36,7 +36,7 @@ class _RecordLoss(Hook):
 
 
 def _run(repo_root, toy_videos, work, kill_at=None, resume=False, exact=True, workers=0,
-         log=print):
+         log=print, configure=None):
     from mmengine.runner import Runner
 
     from umt_mm.cli_config import prepare_train_cfg
@@ -49,6 +49,8 @@ def _run(repo_root, toy_videos, work, kill_at=None, resume=False, exact=True, wo
     cfg.custom_hooks = [dict(type='ExactResumeHook')] if exact else []
     cfg.train_dataloader.num_workers = workers
     cfg.train_dataloader.persistent_workers = False
+    if configure is not None:
+        configure(cfg)
     prepare_train_cfg(cfg, seed=0, deterministic=True, resume='auto' if resume else None)
     apply_resume_fallback(cfg, 'auto' if resume else None, log=log)  # as tools/train.py
     runner = Runner.from_cfg(cfg)
@@ -187,6 +189,48 @@ def test_resume_passes_over_an_unreadable_latest_checkpoint(damage, full_run, re
     reference = torch.load(full_work / 'iter_4.pth', map_location='cpu')['state_dict']
     for key in reference:
         assert torch.equal(final[key], reference[key]), key
+
+
+def _recipe_checkpoints(cfg):
+    """The recipes' checkpointing: epoch checkpoints plus iteration ones every half epoch."""
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+                                        save_best=None)
+    cfg.default_hooks.iter_checkpoint = dict(type='EpochFractionCheckpointHook', fraction=0.5,
+                                             max_keep_ckpts=2)
+
+
+def test_iteration_checkpoints_every_fraction_of_an_epoch(full_run, repo_root, toy_videos,
+                                                          tmp_path):
+    """Every half epoch (1 of 2 iterations) an iter_<n>.pth, the last 2 kept, the epoch
+    checkpoints kept by their own hook; killed after iteration 1 and resumed, the run ends
+    as the unbroken one."""
+    _, full = full_run
+    work = tmp_path / 'work'
+    _run(repo_root, toy_videos, work, configure=_recipe_checkpoints)
+    assert sorted(p.name for p in work.glob('*.pth')) == ['epoch_2.pth', 'iter_3.pth',
+                                                          'iter_4.pth']
+    info = torch.load(work / 'iter_4.pth', weights_only=False)['message_hub']['runtime_info']
+    assert info['umt_mm_iter_keep_ckpt_ids'] == [3, 4]
+    assert info['keep_ckpt_ids'] == [1]  # the epoch hook's own list, untouched
+
+    killed = tmp_path / 'killed'
+    _run(repo_root, toy_videos, killed, kill_at=2, configure=_recipe_checkpoints)
+    assert sorted(p.name for p in killed.glob('*.pth')) == ['iter_1.pth']
+    _, resumed = _run(repo_root, toy_videos, killed, resume=True,
+                      configure=_recipe_checkpoints)
+    assert sorted(resumed.losses) == [2, 3, 4]
+    for it in resumed.losses:
+        assert resumed.losses[it] == full.losses[it], f'iteration {it}'
+    assert sorted(p.name for p in killed.glob('*.pth')) == ['epoch_2.pth', 'iter_3.pth',
+                                                            'iter_4.pth']
+
+
+def test_epoch_fraction_hook_arguments():
+    from umt_mm.engine.hooks import EpochFractionCheckpointHook
+    with pytest.raises(ValueError, match='fraction'):
+        EpochFractionCheckpointHook(fraction=0)
+    with pytest.raises(TypeError, match='interval'):
+        EpochFractionCheckpointHook(interval=5)
 
 
 def test_checkpoint_problem_names_what_is_wrong(tmp_path):

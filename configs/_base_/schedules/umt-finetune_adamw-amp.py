@@ -28,6 +28,12 @@ test_evaluator = val_evaluator
 
 default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=3, save_best='acc/top1', rule='greater'),
+    # a run killed mid-epoch loses at most 1/10 of an epoch: iter_<n>.pth every 1/10 epoch
+    # (the last 2 kept) beside the epoch checkpoints, and --resume continues exactly
+    # (ExactResumeHook: the trained batches skipped, every draw seeded from the seed and the
+    # position in training; docs/reliability.md)
+    exact_resume=dict(type='ExactResumeHook'),
+    iter_checkpoint=dict(type='EpochFractionCheckpointHook', fraction=0.1, max_keep_ckpts=2),
     logger=dict(interval=100))
 
 # The reference scales the script's lr, warmup lr and min lr by total batch / 256, the total

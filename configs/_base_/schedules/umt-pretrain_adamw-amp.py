@@ -44,6 +44,12 @@ param_scheduler = [
 
 default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=3, save_best=None),
+    # a run killed mid-epoch loses at most 1/10 of an epoch: iter_<n>.pth every 1/10 epoch
+    # (the last 2 kept) beside the epoch checkpoints, and --resume continues exactly
+    # (ExactResumeHook: the trained batches skipped, every draw seeded from the seed and the
+    # position in training; docs/reliability.md)
+    exact_resume=dict(type='ExactResumeHook'),
+    iter_checkpoint=dict(type='EpochFractionCheckpointHook', fraction=0.1, max_keep_ckpts=2),
     logger=dict(interval=20))
 
 # lr above is for 32 processes x 64 clips (1.5e-4 per 256); on any other set-up umt_mm's
