@@ -173,7 +173,9 @@ def check_ops(ctx: Context) -> str:
     rois = torch.tensor([[0, 1.0, 1.0, 6.0, 6.0]])
     RoIAlign((2, 2), 1.0, 2)(feats, rois)
     if not ctx.cuda:
-        return f'CPU ops load (mmcv built with CUDA: {compiled}); CUDA ops not checked'
+        built = ('built without CUDA' if compiled == 'not available'
+                 else f'built with CUDA {compiled}')
+        return f'CPU ops load (mmcv {built}); CUDA ops not checked'
     if compiled == 'not available':
         raise CheckFailed('mmcv was built without CUDA ops: rerun make setup with FORCE_CUDA=1')
     RoIAlign((2, 2), 1.0, 2)(feats.to(ctx.device), rois.to(ctx.device))
