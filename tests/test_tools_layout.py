@@ -8,8 +8,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = sorted(p for p in (ROOT / 'tools').rglob('*.py') if '__pycache__' not in p.parts)
 SCRIPT_NAMES = {p.stem for p in TOOLS}
-# build helpers run before umt_mm is installed, so they cannot use the package
-STANDALONE = {'tools/misc/cuda_build_env.py', 'tools/misc/make_wheelhouse.py'}
+# build helpers run before umt_mm is installed, so they cannot use the package; the reference
+# trajectory script runs in the reference's own environment, without umt_mm
+STANDALONE = {'tools/misc/cuda_build_env.py', 'tools/misc/make_wheelhouse.py',
+              'tools/misc/reference_trajectories.py'}
 MAX_LINES = 200
 
 

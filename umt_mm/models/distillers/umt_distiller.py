@@ -135,6 +135,11 @@ class UMTDistiller(BaseModel):
             num_layers=num_return_layers))
         self.align_dims = align_dims
         num_tokens = self.encoder.grid[0] * self.encoder.grid[1] * self.encoder.grid[2]
+        if not self.encoder.use_learnable_pos_emb:
+            # the reference's pretraining student (models/modeling_pretrain_umt.py) adds the
+            # plain 1-D sin-cos table of its T'*H'*W' tokens, not the finetuning model's table
+            # interpolated from 8x14x14 (the two are equal at 8 frames x 224 / 16 only)
+            self.encoder.pos_embed.copy_(sincos_table_1d(num_tokens, self.encoder.embed_dims))
         self.register_buffer('clip_pos_embed',
                              sincos_table_1d(num_tokens, self.encoder.embed_dims),
                              persistent=False)
