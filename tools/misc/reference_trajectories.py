@@ -9,7 +9,10 @@ finetuning recipe (``run_class_finetuning.py``: ``optim_factory.create_optimizer
 CLIP teacher, attention mask draws and loss) on CPU in fp32, from seeded initial weights and
 seeded clips. The per-step losses, learning rates, weight decays, gradient norms, the masks (as
 packed bits) and a digest of the final weights go to small JSON files that
-``tests/engine/test_trajectory_parity.py`` replays with umt_mm's own recipe objects.
+``tests/engine/test_trajectory_parity.py`` replays with umt_mm's own recipe objects. The
+``mixup`` mode runs ``datasets/mixup.py:Mixup`` as the finetuning recipe builds it, numpy
+seeded per call, and stores lambda, the mode, the box, the mixed inputs and the soft targets
+(``tests/models/test_mixup_reference.py``).
 
 This script does not import umt_mm and is meant for its own environment (timm 0.4.12 and a
 torchvision beside a CPU torch), for example::
@@ -431,13 +434,93 @@ def run_pretrain(commit: str) -> dict:
         final_sha256=digest(model.state_dict()), final=summary(model.state_dict()))
 
 
+# Mixup / CutMix of the K400 finetuning recipe (run_class_finetuning.py's defaults: --mixup 0.8
+# --cutmix 1.0 --mixup_prob 1.0 --mixup_switch_prob 0.5 --mixup_mode batch --smoothing 0.1)
+# on a reduced batch of normalised clips; one call per numpy seed.
+MIXUP = dict(batch_size=4, num_frames=2, img_size=32, num_classes=5, labels=[0, 1, 2, 4],
+             mixup_alpha=0.8,
+             cutmix_alpha=1.0, prob=1.0, switch_prob=0.5, label_smoothing=0.1,
+             seeds=list(range(12)))
+
+
+def run_mixup(commit: str) -> dict:
+    """``datasets/mixup.py:Mixup`` in batch mode, its draws pinned by seeding numpy per call.
+
+    Per seed: ``lam`` as the target uses it (corrected to the pasted area for CutMix), whether
+    CutMix was chosen, the box, the sha256 and sums of the mixed inputs and the soft targets;
+    and what a batch of one does. ``_params_per_batch``, ``_mix_batch`` and
+    ``cutmix_bbox_and_lam`` are wrapped to record their results, not changed.
+    """
+    import datasets.mixup as reference
+
+    geo = MIXUP
+    clips, _ = seeded_clips(geo['batch_size'], geo['num_frames'], geo['img_size'])
+    labels = torch.tensor(geo['labels'])  # every pair (i, B - 1 - i) of different classes
+    inputs = normalize(clips)
+    mixup_fn = reference.Mixup(
+        mixup_alpha=geo['mixup_alpha'], cutmix_alpha=geo['cutmix_alpha'], cutmix_minmax=None,
+        prob=geo['prob'], switch_prob=geo['switch_prob'], mode='batch',
+        label_smoothing=geo['label_smoothing'], num_classes=geo['num_classes'])
+    drawn: dict = {}
+    params_per_batch = mixup_fn._params_per_batch
+    box_and_lam = reference.cutmix_bbox_and_lam
+
+    def recording_params():
+        lam, use_cutmix = params_per_batch()
+        drawn.update(drawn_lam=float(lam), use_cutmix=bool(use_cutmix))
+        return lam, use_cutmix
+
+    def recording_box(*args, **kwargs):
+        (yl, yh, xl, xh), lam = box_and_lam(*args, **kwargs)
+        drawn.update(box=[int(yl), int(yh), int(xl), int(xh)])
+        return (yl, yh, xl, xh), lam
+
+    def recording_mix(x):
+        lam = mix_batch(x)
+        drawn.update(lam=float(lam))  # as the targets use it (corrected for CutMix)
+        return lam
+
+    mix_batch = mixup_fn._mix_batch
+    mixup_fn._mix_batch = recording_mix
+    mixup_fn._params_per_batch = recording_params
+    reference.cutmix_bbox_and_lam = recording_box
+    cases = []
+    try:
+        for seed in geo['seeds']:
+            drawn.clear()
+            np.random.seed(seed)
+            torch.manual_seed(seed)
+            x, target = mixup_fn(inputs.clone(), labels.clone())
+            mixed = x.contiguous()
+            cases.append(dict(
+                seed=seed, drawn_lam=drawn['drawn_lam'], use_cutmix=drawn['use_cutmix'],
+                lam=drawn['lam'], box=drawn.get('box'),
+                inputs_sha256=hashlib.sha256(mixed.numpy().tobytes()).hexdigest(),
+                inputs_sum=float(mixed.double().sum()),
+                inputs_abs_sum=float(mixed.double().abs().sum()),
+                inputs_head=mixed.flatten()[:8].tolist(),
+                targets=target.tolist(), target_dtype=str(target.dtype)))
+        try:
+            mixup_fn(inputs[:1].clone(), labels[:1].clone())
+            single = 'mixed'
+        except AssertionError as exc:
+            single = f'AssertionError: {exc}'
+    finally:
+        reference.cutmix_bbox_and_lam = box_and_lam
+    return dict(
+        kind='mixup', reference_commit=commit, geometry=geo,
+        seeds=dict(data=SEED_DATA), inputs_sha256=hashlib.sha256(
+            inputs.contiguous().numpy().tobytes()).hexdigest(),
+        cases=cases, batch_of_one=single)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--reference', required=True, type=Path,
                         help='the reference checkout\'s single_modality folder')
     parser.add_argument('--commit', default='unknown', help='the reference commit, recorded')
     parser.add_argument('--out', type=Path, default=Path('tests/fixtures/reference_trajectories'))
-    parser.add_argument('--only', choices=('finetune', 'pretrain'), default=None)
+    parser.add_argument('--only', choices=('finetune', 'pretrain', 'mixup'), default=None)
     args = parser.parse_args()
     reference = args.reference.resolve()
     if not (reference / 'engines' / 'engine_for_pretraining_umt.py').is_file():
@@ -452,7 +535,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     command = ('python tools/misc/reference_trajectories.py --reference <single_modality> '
                f'--commit {args.commit}')
-    for kind, run in (('finetune', run_finetune), ('pretrain', run_pretrain)):
+    for kind, run in (('finetune', run_finetune), ('pretrain', run_pretrain),
+                      ('mixup', run_mixup)):
         if args.only not in (None, kind):
             continue
         record = run(args.commit)
@@ -460,7 +544,10 @@ def main() -> None:
         record['torch'] = torch.__version__
         path = args.out / f'{kind}.json'
         path.write_text(json.dumps(record, indent=None, separators=(',', ':')) + '\n')
-        print(f'{path}: {len(record["steps"])} steps, final loss {record["steps"][-1]["loss"]}')
+        if 'steps' in record:
+            print(f'{path}: {len(record["steps"])} steps, final loss {record["steps"][-1]["loss"]}')
+        else:
+            print(f'{path}: {len(record["cases"])} cases')
 
 
 if __name__ == '__main__':
