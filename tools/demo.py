@@ -25,11 +25,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mmengine.config import DictAction
-
 from umt_mm.apis import inference_recognizer, init_recognizer
+from umt_mm.apis.cli_options import add_model_options
 from umt_mm.apis.model_loading import default_device, load_config
-from umt_mm.apis.precision import add_inference_options, prepare_inference
+from umt_mm.apis.precision import prepare_inference
 from umt_mm.apis.recognition import class_names, default_label_map, resolve_true_label
 from umt_mm.visualization import write_labelled_copy
 
@@ -52,14 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         'index): printed and drawn beside the prediction')
     parser.add_argument('--out', help='write a copy of the video with the labels drawn '
                         '(.mp4, .avi or .webm)')
-    parser.add_argument('--non-strict', action='store_true',
-                        help='load the checkpoint tensors that match the model and keep the '
-                        'rest at their initial values (default: fail on any mismatch)')
-    parser.add_argument('--device', default=None,
-                        help="'cpu' or 'cuda:0' (default: cuda:0 when available)")
-    add_inference_options(parser, 'auto')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value as in tools/test.py')
+    add_model_options(parser)
     return parser.parse_args(argv)
 
 

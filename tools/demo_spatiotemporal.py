@@ -34,8 +34,6 @@ import json
 import sys
 from pathlib import Path
 
-from mmengine.config import DictAction
-
 from umt_mm.apis import (
     default_device,
     detect_actions,
@@ -45,8 +43,9 @@ from umt_mm.apis import (
     open_video,
     person_boxes,
 )
+from umt_mm.apis.cli_options import add_model_options
 from umt_mm.apis.detection import key_frame_timestamps
-from umt_mm.apis.precision import add_inference_options, prepare_inference
+from umt_mm.apis.precision import prepare_inference
 from umt_mm.engine.progress import ProgressReporter
 from umt_mm.visualization import draw_action_boxes, nearest_key_frame, write_video_copy
 
@@ -76,14 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--out', help='output video (.mp4, .avi, .webm)')
     parser.add_argument('--out-csv', help='detections as AVA csv')
     parser.add_argument('--out-json', help='detections as json')
-    parser.add_argument('--non-strict', action='store_true',
-                        help='load the checkpoint tensors that match the model and keep the '
-                        'rest at their initial values (default: fail on any mismatch)')
-    parser.add_argument('--device', default=None,
-                        help="'cpu' or 'cuda:0' (default: cuda:0 when available)")
-    add_inference_options(parser, 'auto')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value as in tools/test.py')
+    add_model_options(parser)
     args = parser.parse_args(argv)
     if not (args.out or args.out_csv or args.out_json):
         parser.error('give at least one of --out, --out-csv, --out-json')

@@ -36,14 +36,13 @@ import sys
 import traceback
 from pathlib import Path
 
-from mmengine.config import DictAction
-
 from umt_mm.apis import (
     FeatureOptions,
     checkpoint_fingerprint,
     extract_features,
     init_feature_extractor,
 )
+from umt_mm.apis.cli_options import add_model_options
 from umt_mm.apis.features import (
     FEATURE_FORMATS,
     build_manifest,
@@ -53,7 +52,7 @@ from umt_mm.apis.features import (
     stale_reason,
     write_json_atomic,
 )
-from umt_mm.apis.precision import add_inference_options, prepare_inference
+from umt_mm.apis.precision import prepare_inference
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,15 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='save the token map (D, T\', H\', W\') instead of the pooled vector')
     parser.add_argument('--format', choices=FEATURE_FORMATS, default='npy',
                         help='file format of the features')
-    parser.add_argument('--non-strict', action='store_true',
-                        help='load the checkpoint tensors that match the model and keep the '
-                        'rest at their initial values (default: fail on any mismatch)')
-    parser.add_argument('--device', default=None,
-                        help="'cpu' or 'cuda' (default: cuda when available; cuda:LOCAL_RANK "
-                        'under torchrun)')
-    add_inference_options(parser, 'auto')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value as in tools/test.py')
+    add_model_options(parser, device_help="'cpu' or 'cuda' (default: cuda when available; "
+                      'cuda:LOCAL_RANK under torchrun)')
     args = parser.parse_args(argv)
     if args.stride is not None and args.window is None:
         parser.error('--stride needs --window')

@@ -25,11 +25,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from mmengine.config import DictAction
 
 from umt_mm.apis import init_recognizer, recognize_video
+from umt_mm.apis.cli_options import add_model_options
 from umt_mm.apis.model_loading import default_device, load_config
-from umt_mm.apis.precision import add_inference_options, prepare_inference
+from umt_mm.apis.precision import prepare_inference
 from umt_mm.apis.recognition import class_names, default_label_map
 from umt_mm.engine.progress import ProgressReporter
 from umt_mm.visualization import plot_timeline, write_labelled_copy
@@ -56,14 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--out-plot', help='timeline plot (png)')
     parser.add_argument('--out-video', help='copy of the video with the top-k of the current '
                         'window drawn (.mp4, .avi, .webm)')
-    parser.add_argument('--non-strict', action='store_true',
-                        help='load the checkpoint tensors that match the model and keep the '
-                        'rest at their initial values (default: fail on any mismatch)')
-    parser.add_argument('--device', default=None,
-                        help="'cpu' or 'cuda:0' (default: cuda:0 when available)")
-    add_inference_options(parser, 'auto')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value as in tools/test.py')
+    add_model_options(parser)
     args = parser.parse_args(argv)
     if args.topk < 1 or args.plot_classes < 1:
         parser.error('--topk and --plot-classes must be >= 1')

@@ -35,7 +35,8 @@ model = dict(
     encoder=dict(
         type='UMTVisionTransformer', arch='base', img_size=224, patch_size=16, num_frames=8,
         tubelet_size=1, drop_path_rate=0.1,
-        use_learnable_pos_emb=False),  # --use_learnable_pos_emb (off: fixed sin-cos table)
+        use_learnable_pos_emb=False,  # --use_learnable_pos_emb (off: fixed sin-cos table)
+        position_table='flat'),  # models/modeling_pretrain_umt.py: 1-D table of its tokens
     teacher=dict(
         type='CLIPVisionTeacher', arch='b16', input_resolution=224,
         num_return_layers=6,  # --clip_return_layer 6

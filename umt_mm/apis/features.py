@@ -160,7 +160,9 @@ def init_feature_extractor(config: str | Path | Config, checkpoint: str | Path |
     from mmaction.registry import MODELS
     from mmengine.registry import init_default_scope
     init_default_scope(cfg.get('default_scope', 'mmaction'))
-    backbone = MODELS.build(dict(cfg.model.encoder, with_fc_norm=False))
+    # the student as the distiller builds it (its flat position table included)
+    backbone = MODELS.build(dict(dict(position_table='flat'), **cfg.model.encoder,
+                                 with_fc_norm=False))
     preprocessor = MODELS.build(dict(dict(type='ActionDataPreprocessor'),
                                      **cfg.model.data_preprocessor))
     if checkpoint is not None:

@@ -9,7 +9,7 @@ import torch.utils.checkpoint as cp
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 
-from ..layers import UMTBlock, umt_position_table
+from ..layers import UMTBlock, sincos_table_1d, umt_position_table
 from .arch_presets import resolve_arch
 
 ARCH_PRESETS = {
@@ -88,6 +88,12 @@ class UMTVisionTransformer(BaseModule):
             std 0.02 cut at +-0.02) instead of the fixed sin-cos one; for the pretraining
             student, as the reference's ``--use_learnable_pos_emb``. Inputs must then
             give the built grid. Defaults to False.
+        position_table (str): The fixed sin-cos table: ``'interpolated'``, the finetuning
+            model's (``models/modeling_finetune.py``: the 8 x 14 x 14 base table resized to the
+            token grid), or ``'flat'``, the pretraining student's
+            (``models/modeling_pretrain_umt.py``: a plain 1-D table over the ``T' * H' * W'``
+            tokens). The two are equal at 8 frames x 224 px (16 px patches, tubelet 1) only.
+            Defaults to 'interpolated'.
         pretrained (str, optional): A checkpoint for the backbone alone, as MMAction2
             backbones take it (``init_cfg=dict(type='Pretrained', checkpoint=...)``);
             None (what MMAction2's demos set) changes nothing. Defaults to None.
@@ -125,6 +131,7 @@ class UMTVisionTransformer(BaseModule):
                  with_fc_norm: bool = True,
                  pad_to_patch: bool = False,
                  use_learnable_pos_emb: bool = False,
+                 position_table: str = 'interpolated',
                  pretrained: str | None = None,
                  init_cfg: dict | list[dict] | None = None) -> None:
         if pretrained is not None:
@@ -142,6 +149,10 @@ class UMTVisionTransformer(BaseModule):
                              f'{tubelet_size}')
         if img_size % patch_size:
             raise ValueError(f'img_size {img_size} is not a multiple of patch_size {patch_size}')
+        if position_table not in ('interpolated', 'flat'):
+            raise ValueError(f"position_table must be 'interpolated' or 'flat', got "
+                             f'{position_table!r}')
+        self.position_table_kind = position_table
         self.embed_dims = int(arch['embed_dims'])
         self.depth = int(arch['depth'])
         self.num_heads = int(arch['num_heads'])
@@ -164,9 +175,7 @@ class UMTVisionTransformer(BaseModule):
                 torch.zeros(1, self.grid[0] * self.grid[1] * self.grid[2], self.embed_dims),
                 std=0.02, a=-0.02, b=0.02))
         else:
-            self.register_buffer(
-                'pos_embed', umt_position_table(self.embed_dims, self.grid[0], self.grid[1:]),
-                persistent=False)
+            self.register_buffer('pos_embed', self._fixed_table(self.grid), persistent=False)
         rates = torch.linspace(0, drop_path_rate, self.depth, device='cpu').tolist()
         self.blocks = nn.ModuleList([
             UMTBlock(self.embed_dims, self.num_heads, self.mlp_ratio, qkv_bias=qkv_bias,
@@ -192,9 +201,14 @@ class UMTVisionTransformer(BaseModule):
                              f'{self.num_frames} frames x {self.img_size} px')
         key = (grid, self.pos_embed.device)
         if key not in self._table_cache:
-            self._table_cache[key] = umt_position_table(
-                self.embed_dims, grid[0], grid[1:]).to(self.pos_embed.device)
+            self._table_cache[key] = self._fixed_table(grid).to(self.pos_embed.device)
         return self._table_cache[key]
+
+    def _fixed_table(self, grid: tuple[int, int, int]) -> torch.Tensor:
+        """The sin-cos table of ``position_table``'s kind for a token grid ``(T', H', W')``."""
+        if self.position_table_kind == 'flat':
+            return sincos_table_1d(grid[0] * grid[1] * grid[2], self.embed_dims)
+        return umt_position_table(self.embed_dims, grid[0], grid[1:])
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int]]:
         """Patch embedding plus the position table (detached unless learnable).

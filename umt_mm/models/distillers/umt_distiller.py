@@ -117,6 +117,10 @@ class UMTDistiller(BaseModel):
             raise ValueError('the UMT student has no fc_norm (it ends with `norm`); '
                              'drop with_fc_norm from the encoder config')
         encoder['with_fc_norm'] = False
+        # the reference's pretraining student (models/modeling_pretrain_umt.py) adds the plain
+        # 1-D sin-cos table of its T'*H'*W' tokens, not the finetuning model's table
+        # interpolated from 8x14x14 (the two are equal at 8 frames x 224 / 16 only)
+        encoder.setdefault('position_table', 'flat')
         if encoder.get('init_cfg') is None:
             encoder['init_cfg'] = [dict(c) for c in PRETRAIN_STUDENT_INIT]
         if loss_type not in LOSS_TYPES:
@@ -135,11 +139,6 @@ class UMTDistiller(BaseModel):
             num_layers=num_return_layers))
         self.align_dims = align_dims
         num_tokens = self.encoder.grid[0] * self.encoder.grid[1] * self.encoder.grid[2]
-        if not self.encoder.use_learnable_pos_emb:
-            # the reference's pretraining student (models/modeling_pretrain_umt.py) adds the
-            # plain 1-D sin-cos table of its T'*H'*W' tokens, not the finetuning model's table
-            # interpolated from 8x14x14 (the two are equal at 8 frames x 224 / 16 only)
-            self.encoder.pos_embed.copy_(sincos_table_1d(num_tokens, self.encoder.embed_dims))
         self.register_buffer('clip_pos_embed',
                              sincos_table_1d(num_tokens, self.encoder.embed_dims),
                              persistent=False)
