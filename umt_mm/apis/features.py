@@ -115,8 +115,8 @@ def _load_student(backbone, config_name: str, checkpoint: str, strict: bool,
     """Load the ``encoder.*`` tensors of a ``UMTDistiller`` checkpoint into ``backbone``."""
     from ..converters.checkpoint_layouts import raise_if_mismatched
     from ..engine.checkpoint_report import collect_load_report, load_state_dict_reporting
-    from .model_loading import _read_state_dict
-    state = _read_state_dict(checkpoint)
+    from .model_loading import read_state_dict
+    state = read_state_dict(checkpoint)
     own = {k[len('encoder.'):]: v for k, v in state.items() if k.startswith('encoder.')}
     if strict:
         report = collect_load_report(backbone, own)

@@ -61,8 +61,19 @@ def _checkpoint_file(checkpoint: str | Path | None, config: str | Path | Config)
     return None, None
 
 
-def _read_state_dict(checkpoint: str) -> OrderedDict:
-    """The tensors of ``checkpoint`` (a file or URL), ``module.`` prefixes removed."""
+def read_state_dict(checkpoint: str) -> OrderedDict:
+    """The tensors of ``checkpoint`` (a file or URL), ``module.`` prefixes removed.
+
+    Args:
+        checkpoint (str): A path, or a URL MMEngine's ``CheckpointLoader`` reads.
+
+    Returns:
+        OrderedDict: Name -> tensor (the ``state_dict`` / ``model`` / ``module`` entry).
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: The file holds no state dict.
+    """
     from mmengine.runner.checkpoint import CheckpointLoader
     if '://' not in checkpoint and not Path(checkpoint).is_file():
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
@@ -115,7 +126,7 @@ def load_checkpoint_strictly(model: nn.Module, checkpoint: str | Path, strict: b
     from ..converters.checkpoint_layouts import detect_layout, raise_if_mismatched
     from ..engine.checkpoint_report import collect_load_report, load_state_dict_reporting
     checkpoint = str(checkpoint)
-    state = _read_state_dict(checkpoint)
+    state = read_state_dict(checkpoint)
     if convert_kind is not None and not detect_layout(state).is_umt_mm:
         state = _convert_official(state, convert_kind)
     model_state = model.state_dict()
@@ -247,4 +258,4 @@ def checkpoint_fingerprint(checkpoint: str | Path) -> str:
 
 
 __all__ = ['checkpoint_fingerprint', 'default_device', 'init_ava_detector', 'init_recognizer',
-           'load_checkpoint_strictly', 'load_config']
+           'load_checkpoint_strictly', 'load_config', 'read_state_dict']
