@@ -12,14 +12,18 @@ packed bits) and a digest of the final weights go to small JSON files that
 ``tests/engine/test_trajectory_parity.py`` replays with umt_mm's own recipe objects. The
 ``mixup`` mode runs ``datasets/mixup.py:Mixup`` as the finetuning recipe builds it, numpy
 seeded per call, and stores lambda, the mode, the box, the mixed inputs and the soft targets
-(``tests/models/test_mixup_reference.py``).
+(``tests/models/test_mixup_reference.py``). The ``ava`` mode trains the reduced AVA detector
+through ``action_detection/run_class_finetuning.py``'s objects and
+``engine_for_finetuning.py:train_one_epoch`` (its RoIAlign is ``torchvision.ops.roi_align``,
+whose pure-PyTorch path runs when torchvision's C ops do not load); it also needs ``av`` and
+``yacs`` in the environment (imported by the AVA data code).
 
 This script does not import umt_mm and is meant for its own environment (timm 0.4.12 and a
 torchvision beside a CPU torch), for example::
 
     python3.11 -m venv /tmp/refenv
     /tmp/refenv/bin/pip install torch==2.13.0 numpy pillow scipy tensorboardX einops \\
-        opencv-python-headless decord
+        opencv-python-headless decord av yacs
     /tmp/refenv/bin/pip install --no-deps timm==0.4.12 torchvision==0.28.0
     mkdir -p /tmp/umt_ref
     git -C <checkout of OpenGVLab/unmasked_teacher> archive HEAD single_modality \\
@@ -51,6 +55,7 @@ import torch.nn as nn
 SEED_WEIGHTS = 1234  # initial weights: see seeded_state_dict
 SEED_DATA = 4321  # clips and labels: see seeded_clips
 SEED_TRAIN = 0  # torch's global generator right before the first step (mask draws)
+KINDS = ('finetune', 'pretrain', 'mixup', 'ava')
 MEAN = (123.675, 116.28, 103.53)  # ImageNet mean / std on 0-255 RGB
 STD = (58.395, 57.12, 57.375)
 
@@ -514,40 +519,180 @@ def run_mixup(commit: str) -> dict:
         cases=cases, batch_of_one=single)
 
 
+# Reduced B/16 AVA detection (action_detection/exp/b16_ptk710_ftk710_ftava_f8_res224.sh): 8
+# frames, tubelet 1, AdamW (0.9, 0.999), wd 0.05, layer decay 0.75, warmup from 0 + cosine to
+# min_lr (the script's 1e-6 / 2.5e-4 = 0.004 of lr), BCE x RoIs on jittered ground-truth boxes;
+# drop path 0, fp32 (--close_amp). The 224 px model on 64 x 96 clips: the position table is
+# interpolated per forward as for the 256 px test frames.
+AVA = dict(embed_dim=64, depth=3, num_heads=2, img_size=224, num_frames=8, height=64,
+           width=96, num_actions=80, used_actions=6, boxes_per_clip=2, batch_size=2,
+           videos=10, epochs=5, warmup_epochs=1, lr=0.64)
+AVA_MEAN = (122.7717, 115.9465, 102.9801)  # alphaction/config/defaults.py, RGB
+AVA_STD = (57.375, 57.375, 57.375)
+
+
+def seeded_boxes(videos: int, per_clip: int, width: int, height: int, used_actions: int,
+                 seed: int = SEED_DATA + 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integer pixel boxes ``(videos, per_clip, 4)`` and 1-2 action indices (0-based) per box."""
+    gen = torch.Generator().manual_seed(seed)
+    x1 = torch.randint(0, width // 2, (videos, per_clip), generator=gen)
+    y1 = torch.randint(0, height // 2, (videos, per_clip), generator=gen)
+    w = torch.randint(16, width // 2, (videos, per_clip), generator=gen)
+    h = torch.randint(16, height // 2, (videos, per_clip), generator=gen)
+    boxes = torch.stack((x1, y1, x1 + w, y1 + h), -1).float()
+    actions = torch.randint(0, used_actions, (videos, per_clip, 2), generator=gen)
+    return boxes, actions
+
+
+def run_ava(commit: str) -> dict:
+    """Reduced AVA detection through action_detection/run_class_finetuning.py and its loop."""
+    import optim_factory
+    import run_class_finetuning as script
+    import utils
+    from alphaction.structures.bounding_box import BoxList
+    from engine_for_finetuning import train_one_epoch
+    from modeling_finetune import VisionTransformer
+    from timm.models import create_model
+    from timm.models.registry import register_model
+
+    geo = AVA
+    if 'umt_trajectory_ava' not in sys.modules['timm.models.registry']._model_entrypoints:
+        @register_model
+        def umt_trajectory_ava(pretrained=False, **kwargs):
+            # vit_base_patch16_224 of action_detection/modeling_finetune.py, reduced width
+            return VisionTransformer(
+                img_size=geo['img_size'], patch_size=16, embed_dim=geo['embed_dim'],
+                depth=geo['depth'], num_heads=geo['num_heads'], mlp_ratio=4, qkv_bias=True,
+                norm_layer=partial(nn.LayerNorm, eps=1e-6), **kwargs)
+    lr = geo['lr']
+    argv = ['--model', 'umt_trajectory_ava', '--nb_classes', str(geo['num_actions']),
+            '--batch_size', str(geo['batch_size']), '--input_size', str(geo['img_size']),
+            '--num_frames', str(geo['num_frames']), '--sampling_rate', '8', '--sparse',
+            '--tubelet_size', '1', '--opt', 'adamw', '--lr', repr(lr),
+            '--min_lr', repr(lr * 0.004), '--layer_decay', '0.75', '--opt_betas', '0.9', '0.999',
+            '--weight_decay', '0.05', '--epochs', str(geo['epochs']),
+            '--warmup_epochs', str(geo['warmup_epochs']), '--data_set', 'ava',
+            '--drop_path', '0', '--close_amp']
+    args = reference_args(script, argv)
+    model = create_model(  # as run_class_finetuning.main
+        args.model, pretrained=False, num_classes=args.nb_classes,
+        all_frames=args.num_frames * args.num_segments, tubelet_size=args.tubelet_size,
+        drop_rate=args.drop, drop_path_rate=args.drop_path, attn_drop_rate=args.attn_drop_rate,
+        drop_block_rate=None, use_checkpoint=args.use_checkpoint,
+        use_mean_pooling=args.use_mean_pooling, init_scale=args.init_scale)
+    shapes = {k: list(v.shape) for k, v in model.state_dict().items()}
+    model.load_state_dict(seeded_state_dict(shapes), strict=True)
+    gen = torch.Generator().manual_seed(SEED_DATA)
+    clips = torch.randint(0, 256, (geo['videos'], 3, geo['num_frames'], geo['height'],
+                                   geo['width']), generator=gen).float()
+    boxes, actions = seeded_boxes(geo['videos'], geo['boxes_per_clip'], geo['width'],
+                                  geo['height'], geo['used_actions'])
+    mean = torch.tensor(AVA_MEAN).view(3, 1, 1, 1)
+    std = torch.tensor(AVA_STD).view(3, 1, 1, 1)
+    inputs = (clips - mean) / std
+
+    def boxlist(i: int):
+        box = BoxList(boxes[i].clone(), (geo['width'], geo['height']), mode='xyxy')
+        labels = torch.zeros(len(boxes[i]), geo['num_actions'])
+        labels.scatter_(1, actions[i], 1.0)
+        box.add_field('labels', labels)
+        return box
+
+    batches = [(inputs[i:i + args.batch_size],
+                [boxlist(j) for j in range(i, i + args.batch_size)], None)
+               for i in range(0, len(inputs), args.batch_size)]
+    # the lines of run_class_finetuning.main between the model and the training loop
+    total_batch_size = args.batch_size * args.update_freq * utils.get_world_size()
+    num_training_steps_per_epoch = len(inputs) // total_batch_size
+    args.lr = args.lr * total_batch_size / 256
+    args.min_lr = args.min_lr * total_batch_size / 256
+    args.warmup_lr = args.warmup_lr * total_batch_size / 256
+    num_layers = model.get_num_layers()
+    assigner = optim_factory.LayerDecayValueAssigner(
+        list(args.layer_decay ** (num_layers + 1 - i) for i in range(num_layers + 2)))
+    skip_weight_decay_list = model.no_weight_decay()
+    optimizer = optim_factory.create_optimizer(
+        args, model, skip_list=skip_weight_decay_list, get_num_layer=assigner.get_layer_id,
+        get_layer_scale=assigner.get_scale)
+    loss_scaler = script.NativeScaler()
+    lr_schedule_values = utils.cosine_scheduler(
+        args.lr, args.min_lr, args.epochs, num_training_steps_per_epoch,
+        warmup_epochs=args.warmup_epochs, warmup_steps=args.warmup_steps)
+    if args.weight_decay_end is None:
+        args.weight_decay_end = args.weight_decay
+    wd_schedule_values = utils.cosine_scheduler(
+        args.weight_decay, args.weight_decay_end, args.epochs, num_training_steps_per_epoch)
+    rois = []  # the jittered boxes as the RoIAlign receives them (batch index, x1, y1, x2, y2)
+    model.pooler.pooler.register_forward_pre_hook(
+        lambda module, inputs: rois.append(inputs[1].clone()))
+    groups = [dict(lr_scale=g['lr_scale'], weight_decay=g['weight_decay'],
+                   params=sorted(n for n, p in model.named_parameters()
+                                 if any(p is q for q in g['params'])))
+              for g in optimizer.param_groups]
+    recorder = StepRecorder(optimizer)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    torch.manual_seed(SEED_TRAIN)
+    for epoch in range(args.start_epoch, args.epochs):
+        recorder.set_step(epoch * num_training_steps_per_epoch * args.update_freq)
+        train_one_epoch(
+            model, batches, optimizer, torch.device('cpu'), epoch, loss_scaler, args.clip_grad,
+            None, None, log_writer=recorder, start_steps=epoch * num_training_steps_per_epoch,
+            lr_schedule_values=lr_schedule_values, wd_schedule_values=wd_schedule_values,
+            num_training_steps_per_epoch=num_training_steps_per_epoch,
+            update_freq=args.update_freq, fp16=not args.close_amp)
+    untrained = sorted(n for n, p in model.named_parameters() if torch.equal(p, before[n]))
+    final = model.state_dict()
+    return dict(
+        kind='ava', reference_commit=commit, geometry=geo, argv=argv,
+        seeds=dict(weights=SEED_WEIGHTS, data=SEED_DATA, boxes=SEED_DATA + 1, train=SEED_TRAIN),
+        mean=AVA_MEAN, std=AVA_STD,
+        actual_lr=dict(lr=args.lr, min_lr=args.min_lr, warmup_lr=args.warmup_lr),
+        iters_per_epoch=num_training_steps_per_epoch, clip_grad=args.clip_grad,
+        initial_shapes=shapes, initial_sha256=digest(seeded_state_dict(shapes)),
+        data_sha256=digest(dict(clips=clips)), boxes=boxes.tolist(), actions=actions.tolist(),
+        param_groups=groups, never_trained=untrained, steps=recorder.steps,
+        rois=[r.tolist() for r in rois],
+        lr_schedule=lr_schedule_values.tolist(), wd_schedule=wd_schedule_values.tolist(),
+        final_sha256=digest(final), final=summary(final))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--reference', required=True, type=Path,
                         help='the reference checkout\'s single_modality folder')
     parser.add_argument('--commit', default='unknown', help='the reference commit, recorded')
     parser.add_argument('--out', type=Path, default=Path('tests/fixtures/reference_trajectories'))
-    parser.add_argument('--only', choices=('finetune', 'pretrain', 'mixup'), default=None)
+    parser.add_argument('--only', choices=KINDS, default=None)
     args = parser.parse_args()
     reference = args.reference.resolve()
     if not (reference / 'engines' / 'engine_for_pretraining_umt.py').is_file():
         parser.error(f'{reference} is not the reference\'s single_modality folder '
                      '(engines/engine_for_pretraining_umt.py is missing)')
-    if os.environ.get('PYTHONPATH') != str(reference):
-        # the reference imports its modules as top-level names (utils, models, engines)
-        env = dict(os.environ, PYTHONPATH=str(reference))
+    if args.only is None:  # one process per kind: the AVA code has its own utils, optim_factory
+        codes = [subprocess.call([sys.executable, __file__, *sys.argv[1:], '--only', kind])
+                 for kind in KINDS]
+        sys.exit(max(codes))
+    # the reference imports its modules as top-level names (utils, models, engines); the AVA
+    # detector's live in action_detection/
+    source = reference / 'action_detection' if args.only == 'ava' else reference
+    if os.environ.get('PYTHONPATH') != str(source):
+        env = dict(os.environ, PYTHONPATH=str(source))
         sys.exit(subprocess.call([sys.executable, __file__, *sys.argv[1:]], env=env))
     install_shims()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     command = ('python tools/misc/reference_trajectories.py --reference <single_modality> '
                f'--commit {args.commit}')
-    for kind, run in (('finetune', run_finetune), ('pretrain', run_pretrain),
-                      ('mixup', run_mixup)):
-        if args.only not in (None, kind):
-            continue
-        record = run(args.commit)
-        record['command'] = command
-        record['torch'] = torch.__version__
-        path = args.out / f'{kind}.json'
-        path.write_text(json.dumps(record, indent=None, separators=(',', ':')) + '\n')
-        if 'steps' in record:
-            print(f'{path}: {len(record["steps"])} steps, final loss {record["steps"][-1]["loss"]}')
-        else:
-            print(f'{path}: {len(record["cases"])} cases')
+    runs = dict(finetune=run_finetune, pretrain=run_pretrain, mixup=run_mixup, ava=run_ava)
+    record = runs[args.only](args.commit)
+    record['command'] = command
+    record['torch'] = torch.__version__
+    path = args.out / f'{args.only}.json'
+    path.write_text(json.dumps(record, indent=None, separators=(',', ':')) + '\n')
+    if 'steps' in record:
+        print(f'{path}: {len(record["steps"])} steps, final loss {record["steps"][-1]["loss"]}')
+    else:
+        print(f'{path}: {len(record["cases"])} cases')
 
 
 if __name__ == '__main__':
