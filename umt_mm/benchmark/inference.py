@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -106,14 +107,17 @@ def cpu_info(path: str = '/proc/cpuinfo') -> dict:
 def paper_peaks(flags: list[str] | set[str], cores: int, clock_ghz: float | None) -> dict:
     """The paper peak per precision: cores x GHz x operations per cycle per core.
 
-    Assumptions (per core and cycle): fp32 with AVX-512 and two FMA units 2 x 16 lanes x
-    2 (multiply + add) = 32 FLOP, AVX2 + FMA 16, otherwise 8 (SSE, two 4-lane units);
-    bf16 with AVX512-BF16 (``vdpbf16ps``: two bf16 products per fp32 lane) 2 x fp32 = 64,
-    with AMX-BF16 1024, otherwise emulated through the fp32 units (the fp32 figure);
-    int8 with AMX-INT8 2048 ops, with AVX512-VNNI (``vpdpbusd``: four products per lane)
-    4 x the AVX-512 fp32 figure = 128, with AVX-VNNI (256-bit) 64, with AVX2 only 32
-    (``vpmaddubsw`` + ``vpmaddwd``). ``cores`` are the logical CPUs this process may use:
-    where two of them are hyper-threads of one core the figures are twice the silicon's.
+    Assumptions (per core and cycle, two vector FMA units as on Xeon Scalable and Zen 4+):
+    fp32 with AVX-512 2 units x 16 lanes x 2 (multiply + add) = 64 FLOP, with AVX2 + FMA
+    2 x 8 x 2 = 32, otherwise 8 (SSE: a 4-lane multiply and a 4-lane add); bf16 with
+    AVX512-BF16 (``vdpbf16ps``: two bf16 products per fp32 lane) 2 x fp32 = 128, with
+    AMX-BF16 1024, otherwise emulated through the fp32 units (the fp32 figure); int8 with
+    AMX-INT8 2048 ops, with AVX512-VNNI (``vpdpbusd``: four int8 products per 32-bit lane)
+    4 x fp32 = 256, with AVX-VNNI (256-bit) 4 x the AVX2 figure = 128, with AVX2 only 2 x
+    = 64 (``vpmaddubsw`` + ``vpmaddwd``). ``cores`` are the logical CPUs this process may
+    use: where two of them are hyper-threads of one core the figures are twice the
+    silicon's. The clock is the base clock the CPU reports; turbo clocks raise the real
+    ceiling, frequency drops under AVX-512 lower it.
 
     Args:
         flags (list[str] | set[str]): CPU flags (lower case).
@@ -127,9 +131,9 @@ def paper_peaks(flags: list[str] | set[str], cores: int, clock_ghz: float | None
     """
     flags = set(flags)
     if 'avx512f' in flags:
-        fp32, fp32_unit = 32, 'AVX-512 FMA (2 units)'
+        fp32, fp32_unit = 64, 'AVX-512 FMA (2 units)'
     elif 'avx2' in flags and 'fma' in flags:
-        fp32, fp32_unit = 16, 'AVX2 FMA (2 units)'
+        fp32, fp32_unit = 32, 'AVX2 FMA (2 units)'
     else:
         fp32, fp32_unit = 8, 'SSE'
     if 'amx_bf16' in flags:
@@ -141,11 +145,11 @@ def paper_peaks(flags: list[str] | set[str], cores: int, clock_ghz: float | None
     if 'amx_int8' in flags:
         int8, int8_unit = 2048, 'AMX-INT8'
     elif 'avx512_vnni' in flags:
-        int8, int8_unit = 128, 'AVX512-VNNI vpdpbusd'
+        int8, int8_unit = 4 * fp32, 'AVX512-VNNI vpdpbusd'
     elif 'avx_vnni' in flags:
-        int8, int8_unit = 64, 'AVX-VNNI vpdpbusd'
+        int8, int8_unit = 128, 'AVX-VNNI vpdpbusd'
     elif 'avx2' in flags:
-        int8, int8_unit = 32, 'AVX2 vpmaddubsw'
+        int8, int8_unit = 2 * fp32, 'AVX2 vpmaddubsw'
     else:
         int8, int8_unit = None, 'none'
     peaks: dict = {}
@@ -186,23 +190,28 @@ def _int8_dynamic_linear(weight: torch.Tensor) -> nn.Module:
     return layer
 
 
-def gemm_peaks(shapes: dict, repeats: int = 5) -> dict:
+def gemm_peaks(shapes: dict, repeats: int = 10, previous: dict | None = None) -> dict:
     """Measured GEMM throughput per shape and kernel, in rounds over all of them.
 
     Kernels: ``fp32`` and ``bf16`` (``F.linear`` with bias), ``int8_dynamic`` (a dynamic
     quantized ``Linear``: activation quantization + the x86 / FBGEMM int8 GEMM, fp32 out)
     and ``int8_int_mm`` (``torch._int_mm``: int8 x int8 -> int32). Each call is timed once
-    per round after a warm-up; the best round counts.
+    per round after two warm-up rounds (the first calls run well below the steady rate);
+    the best round counts. A peak is a best case: on a shared machine measure it more than
+    once (``previous``) and keep the best.
 
     Args:
         shapes (dict): ``name -> (rows, in_features, out_features)`` (:func:`gemm_shapes`).
-        repeats (int): Rounds. Defaults to 5.
+        repeats (int): Rounds. Defaults to 10.
+        previous (dict, optional): An earlier result for the same shapes; its best times
+            count too. Defaults to None.
 
     Returns:
         dict: ``per_shape`` (``{shape: {kernel: GFLOP/s}}``), ``block`` (``{kernel:
         GFLOP/s}`` of the four shapes together: their FLOPs over the sum of their best
         times) and ``peak`` (``{fp32, bf16, int8}``: the block figure; int8 the faster of
-        its two kernels), ``int8_kernel`` (which one that is).
+        its two kernels), ``int8_kernel`` (which one that is) and ``best_s``
+        (``{'shape/kernel': seconds}``).
     """
     gen = torch.Generator().manual_seed(0)
     calls: dict[tuple[str, str], Callable[[], object]] = {}
@@ -221,8 +230,11 @@ def gemm_peaks(shapes: dict, repeats: int = 5) -> dict:
         calls[name, 'int8_dynamic'] = lambda x=x, q=q: q(x)
         calls[name, 'int8_int_mm'] = lambda x=xi, w=wi: torch._int_mm(x, w)
     best: dict[tuple[str, str], float] = {}
+    if previous is not None:
+        best.update({tuple(k.split('/')): v for k, v in previous['best_s'].items()})
     for key, fn in list(calls.items()):
         try:
+            fn()
             fn()
         except RuntimeError:  # e.g. _int_mm's shape rules on some builds
             del calls[key]
@@ -240,7 +252,8 @@ def gemm_peaks(shapes: dict, repeats: int = 5) -> dict:
             block[k] = sum(flops.values()) / sum(best[name, k] for name in shapes) / 1e9
     int8_kernel = max(('int8_dynamic', 'int8_int_mm'), key=lambda k: block.get(k, 0))
     return dict(per_shape=per_shape, block=block, int8_kernel=int8_kernel,
-                peak=dict(fp32=block['fp32'], bf16=block['bf16'], int8=block[int8_kernel]))
+                peak=dict(fp32=block['fp32'], bf16=block['bf16'], int8=block[int8_kernel]),
+                best_s={f'{name}/{k}': v for (name, k), v in best.items()})
 
 
 # ----------------------------------------------------------------------------- FLOPs
@@ -410,8 +423,7 @@ def _prepared(model: nn.Module, path: str) -> tuple[nn.Module, str]:
 
 
 def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], torch.Tensor],
-               clip: torch.Tensor, flops: dict, peaks: dict, paths: tuple[str, ...],
-               repeats: int) -> dict:
+               clip: torch.Tensor, flops: dict, paths: tuple[str, ...], repeats: int) -> dict:
     """Time, profile and compare the inference paths of one model on one input.
 
     Args:
@@ -419,20 +431,22 @@ def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], to
         forward (Callable): ``forward(model, clip) -> output`` (called under ``no_grad``).
         clip (torch.Tensor): The input.
         flops (dict): :func:`forward_flops` of the input.
-        peaks (dict): Measured peak GFLOP/s per precision (``gemm_peaks()['peak']``).
         paths (tuple[str, ...]): Paths of :data:`INFERENCE_PATHS`; ``fp32`` comes first.
         repeats (int): Alternating rounds (one warm-up call each before them).
 
     Returns:
         dict: Per path: ``describe`` (the ``PrecisionChoice`` line), ``time_s`` (median of
-        rounds), ``best_s``, ``gflops`` (total FLOPs / median time), ``fraction_of_peak``
-        (of the measured peak of its precision), ``speedup_vs_fp32`` (median of the
-        per-round fp32 / path), ``cosine_to_fp32``, ``{attention,linears,rest}_s`` (the
-        median time split by the profile's shares), ``linears_gflops``,
-        ``linears_fraction_of_peak``, ``attention_gflops`` and
-        ``attention_fraction_of_peak`` (int8 attention runs in fp32: the fp32 peak).
+        rounds), ``best_s``, ``gflops`` (total FLOPs / median time), ``speedup_vs_fp32``
+        (median of the per-round fp32 / path), ``cosine_to_fp32``,
+        ``{attention,linears,rest}_s`` (the median time split by the profile's shares),
+        ``linears_gflops`` and ``attention_gflops``; :func:`add_peak_fractions` adds the
+        fractions of the peaks.
     """
     paths = ('fp32', ) + tuple(p for p in paths if p != 'fp32')
+    if 'compile' in paths:
+        # a second model of other shapes would make dynamo recompile with dynamic shapes,
+        # which Inductor in torch 2.13 fails on for the detector's position-table resize
+        torch._dynamo.reset()
     prepared, described, fns = {}, {}, {}
     for path in paths:
         prepared[path], described[path] = _prepared(model, path)
@@ -454,31 +468,57 @@ def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], to
     for fn in fns.values():  # the first call after a profile is slow
         fn()
     rounds: dict[str, list] = {path: [] for path in paths}
-    for _ in range(repeats):
+    for round_index in range(repeats):
         for path, fn in fns.items():
             start = time.perf_counter()
             fn()
             rounds[path].append(time.perf_counter() - start)
+        _progress(f'round {round_index + 1}/{repeats}: ' + ', '.join(
+            f'{path} {values[-1]:.3g} s' for path, values in rounds.items()))
     results: dict = {}
     for path in paths:
         seconds = statistics.median(rounds[path])
-        peak = peaks[PATH_PRECISION[path]]
-        attention_peak = peaks['fp32' if path == 'int8' else PATH_PRECISION[path]]
         row = dict(describe=described[path], time_s=seconds, best_s=min(rounds[path]),
                    gflops=flops['total'] / seconds,
-                   fraction_of_peak=flops['total'] / seconds / peak,
                    speedup_vs_fp32=statistics.median(
                        f / p for f, p in zip(rounds['fp32'], rounds[path])),
                    cosine_to_fp32=output_cosine(outputs['fp32'], outputs[path]))
         for group in OP_GROUPS:
             row[f'{group}_s'] = seconds * shares[path][group]
-        for group, group_peak in (('linears', peak), ('attention', attention_peak)):
+        for group in ('linears', 'attention'):
             group_s = row[f'{group}_s']
-            gflops = flops[group] / group_s if group_s > 0 else None
-            row[f'{group}_gflops'] = gflops
-            row[f'{group}_fraction_of_peak'] = gflops / group_peak if gflops else None
+            row[f'{group}_gflops'] = flops[group] / group_s if group_s > 0 else None
         results[path] = row
     return results
+
+
+def add_peak_fractions(rows: dict, peaks: dict) -> dict:
+    """Add each path's fractions of the measured peak of its precision, in place.
+
+    ``fraction_of_peak`` (the whole forward), ``linears_fraction_of_peak`` and
+    ``attention_fraction_of_peak`` (int8 runs its attention in fp32: the fp32 peak);
+    None where a group took no measurable time.
+
+    Args:
+        rows (dict): What :func:`time_paths` returned.
+        peaks (dict): Measured peak GFLOP/s per precision (``gemm_peaks()['peak']``).
+
+    Returns:
+        dict: ``rows``.
+    """
+    for path, row in rows.items():
+        peak = peaks[PATH_PRECISION[path]]
+        attention_peak = peaks['fp32' if path == 'int8' else PATH_PRECISION[path]]
+        row['fraction_of_peak'] = row['gflops'] / peak
+        for group, group_peak in (('linears', peak), ('attention', attention_peak)):
+            gflops = row[f'{group}_gflops']
+            row[f'{group}_fraction_of_peak'] = gflops / group_peak if gflops else None
+    return rows
+
+
+def _progress(message: str) -> None:
+    # progress on stderr (stdout carries the report)
+    print(f'[benchmark] {message}', file=sys.stderr, flush=True)
 
 
 def _recognizer_forward(model: nn.Module, clip: torch.Tensor) -> torch.Tensor:
@@ -608,7 +648,7 @@ def inference_benchmark(arch: str = 'base', frames: int = 8, size: int = 224,
             'base'.
         frames (int): Recognizer frames. Defaults to 8.
         size (int): Recognizer frame side. Defaults to 224.
-        repeats (int): Alternating rounds of the model paths (GEMMs: the same, features:
+        repeats (int): Alternating rounds of the model paths (GEMMs: at least 10, features:
             ``max(1, repeats // 2)``, train step: ``max(1, repeats - 2)``). Defaults to 5.
         batches (tuple[int, ...]): Recognizer batches (12: the 4x3-view test protocol).
             Defaults to (1, ).
@@ -622,8 +662,10 @@ def inference_benchmark(arch: str = 'base', frames: int = 8, size: int = 224,
 
     Returns:
         dict: ``cpu`` (:func:`cpu_info`), ``paper_peak`` (:func:`paper_peaks`),
-        ``gemm`` (:func:`gemm_peaks` at the recognizer's batch-1 shapes, with ``shapes``
-        and ``measured_fraction_of_paper`` per precision), ``recognizer`` (``{'batch1':
+        ``gemm`` (:func:`gemm_peaks` at the recognizer's batch-1 shapes, measured before
+        and after the models, the best of both, with ``shapes``,
+        ``measured_over_paper`` (above 1 where the clock the CPU reports is below the one
+        it runs at) and ``implied_clock_ghz`` per precision), ``recognizer`` (``{'batch1':
         {'clip': ..., 'gflop': forward_flops, 'paths': time_paths}, ...}``),
         ``detector`` (the same for one detector backbone input), ``features``
         (:func:`feature_throughput`), ``train_step`` (:func:`train_step_amp`),
@@ -654,43 +696,56 @@ def _inference_benchmark(arch, frames, size, repeats, batches, compile_, detecti
     patch = backbone.patch_embed.proj.weight.shape  # (D, 3, t, p, p)
     rows = (frames // patch[2]) * (size // patch[3]) * (size // patch[4])
     shapes = gemm_shapes(dims, hidden, rows)
-    gemm = gemm_peaks(shapes, repeats)
-    gemm['shapes'] = {k: list(v) for k, v in shapes.items()}
-    gemm['measured_fraction_of_paper'] = {
-        p: gemm['peak'][p] / results['paper_peak'][p]['gflops']
-        for p in ('fp32', 'bf16', 'int8') if results['paper_peak'][p]['gflops']}
-    results['gemm'] = gemm
-    peaks = gemm['peak']
+    _progress('GEMM peaks')
+    gemm_rounds = max(10, repeats)
+    first_gemm = gemm_peaks(shapes, gemm_rounds)
     support = cpu_bf16_answer()
     results['auto'] = dict(precision='bf16 (if the accuracy gate passes)' if support.native
                            else 'fp32', reason=support.reason)
     gen = torch.Generator().manual_seed(0)
     results['recognizer'] = {}
     for batch in batches:
+        _progress(f'recognizer, batch {batch}: {", ".join(paths)}')
         clip = torch.randn(batch, 3, frames, size, size, generator=gen)
         flops = forward_flops(backbone, (frames, size, size), batch,
                               recognizer.cls_head.fc_cls.out_features
                               if hasattr(recognizer.cls_head, 'fc_cls') else 0)
         results['recognizer'][f'batch{batch}'] = dict(
             clip=list(clip.shape), gflop=flops,
-            paths=time_paths(recognizer, _recognizer_forward, clip, flops, peaks, paths,
-                             repeats))
+            paths=time_paths(recognizer, _recognizer_forward, clip, flops, paths, repeats))
     del recognizer
     if detection:
         det_frames, height, width = DETECTION_GEOMETRY if arch != 'tiny' else \
             (frames, size, 2 * size)
+        _progress(f'AVA detector backbone, {det_frames}x{height}x{width}')
         detector = build_detector(arch, det_frames)
         clip = torch.randn(1, 3, det_frames, height, width, generator=gen)
         flops = forward_flops(detector.backbone, (det_frames, height, width))
         results['detector'] = dict(
             clip=list(clip.shape), gflop=flops,
-            paths=time_paths(detector, _backbone_forward, clip, flops, peaks, paths,
-                             repeats))
+            paths=time_paths(detector, _backbone_forward, clip, flops, paths, repeats))
         del detector
+    _progress('GEMM peaks, again')
+    gemm = gemm_peaks(shapes, gemm_rounds, previous=first_gemm)
+    gemm['shapes'] = {k: list(v) for k, v in shapes.items()}
+    paper, cores = results['paper_peak'], min(info['cores'], info['threads'])
+    gemm['measured_over_paper'] = {
+        p: gemm['peak'][p] / paper[p]['gflops'] for p in ('fp32', 'bf16', 'int8')
+        if paper[p]['gflops']}
+    # the clock at which the paper figure would equal the measured one
+    gemm['implied_clock_ghz'] = {
+        p: gemm['peak'][p] / (cores * paper[p]['per_cycle_per_core'])
+        for p in ('fp32', 'bf16', 'int8') if paper[p]['per_cycle_per_core']}
+    results['gemm'] = gemm
+    for entry in [*results['recognizer'].values(), results.get('detector')]:
+        if entry is not None:
+            add_peak_fractions(entry['paths'], gemm['peak'])
     if features:
+        _progress('feature extraction')
         results['features'] = feature_throughput(arch, frames, size, ('fp32', 'bf16', 'int8'),
                                                  max(1, repeats // 2))
     if train:
+        _progress('finetuning step, fp32 vs bf16 autocast')
         results['train_step'] = train_step_amp(arch, frames, size,
                                                repeats=max(1, repeats - 2))
     results['load_average_end'] = ' '.join(f'{x:.2f}' for x in os.getloadavg())
@@ -733,12 +788,13 @@ def format_inference_report(results: dict) -> str:
              f"paper peaks for {min(cpu['cores'], cpu['threads'])} cores at "
              f"{_num(cpu['clock_ghz'], '.2f')} GHz",
              '', '| precision | paper unit | per cycle per core | paper GFLOP/s | '
-             'measured GEMM GFLOP/s | measured of paper |', '|---|---|---|---|---|---|']
+             'measured GEMM GFLOP/s | measured / paper | implied clock GHz |',
+             '|---|---|---|---|---|---|---|']
     for p in ('fp32', 'bf16', 'int8'):
-        frac = gemm['measured_fraction_of_paper'].get(p)
+        ratio = gemm['measured_over_paper'].get(p)
         lines.append(f"| {p} | {paper[p]['unit']} | {paper[p]['per_cycle_per_core']} | "
                      f"{_num(paper[p]['gflops'])} | {gemm['peak'][p]:.1f} | "
-                     f"{_num(frac, '.0%')} |")
+                     f"{_num(ratio, '.2f')} | {_num(gemm['implied_clock_ghz'].get(p), '.2f')} |")
     lines += ['', f"fastest native path on paper: {paper['fastest_native']}; int8 peak "
               f"kernel: {gemm['int8_kernel']}; auto: {results['auto']['precision']} "
               f"({results['auto']['reason']})", '',
