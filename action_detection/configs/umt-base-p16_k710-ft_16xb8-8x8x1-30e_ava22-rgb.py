@@ -206,7 +206,8 @@ default_hooks = dict(
     # (ExactResumeHook: the trained batches skipped, every draw seeded from the seed and the
     # position in training; docs/reliability.md)
     exact_resume=dict(type='ExactResumeHook'),
-    iter_checkpoint=dict(type='EpochFractionCheckpointHook', fraction=0.1, max_keep_ckpts=2),
+    iter_checkpoint=dict(type='EpochFractionCheckpointHook', fraction=0.1, max_keep_ckpts=2,
+                         max_overhead=0.02),
     logger=dict(interval=100))
 # seed + rank in every process, as the reference (seed 0)
 randomness = dict(seed=0, diff_rank_seed=True)

@@ -33,7 +33,8 @@ default_hooks = dict(
     # (ExactResumeHook: the trained batches skipped, every draw seeded from the seed and the
     # position in training; docs/reliability.md)
     exact_resume=dict(type='ExactResumeHook'),
-    iter_checkpoint=dict(type='EpochFractionCheckpointHook', fraction=0.1, max_keep_ckpts=2),
+    iter_checkpoint=dict(type='EpochFractionCheckpointHook', fraction=0.1, max_keep_ckpts=2,
+                         max_overhead=0.02),
     logger=dict(interval=100))
 
 # The reference scales the script's lr, warmup lr and min lr by total batch / 256, the total

@@ -49,7 +49,8 @@ default_hooks = dict(
     # (ExactResumeHook: the trained batches skipped, every draw seeded from the seed and the
     # position in training; docs/reliability.md)
     exact_resume=dict(type='ExactResumeHook'),
-    iter_checkpoint=dict(type='EpochFractionCheckpointHook', fraction=0.1, max_keep_ckpts=2),
+    iter_checkpoint=dict(type='EpochFractionCheckpointHook', fraction=0.1, max_keep_ckpts=2,
+                         max_overhead=0.02),
     logger=dict(interval=20))
 
 # lr above is for 32 processes x 64 clips (1.5e-4 per 256); on any other set-up umt_mm's

@@ -1,6 +1,7 @@
 """Iteration checkpoints at a fixed fraction of an epoch, beside the epoch checkpoints."""
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from mmaction.registry import HOOKS
@@ -28,6 +29,12 @@ class EpochFractionCheckpointHook(CheckpointHook):
             Defaults to 0.1.
         max_keep_ckpts (int): Iteration checkpoints kept (older ones are deleted); -1 keeps
             all. Defaults to 2.
+        max_overhead (float, optional): Largest share of the training time spent writing
+            these checkpoints: a checkpoint that is due by ``fraction`` waits (iteration by
+            iteration) until the time trained since the last one is at least its writing time
+            divided by ``max_overhead``; rank 0 decides and broadcasts, so every rank saves at
+            the same iteration. None saves every ``fraction`` whatever it costs.
+            Defaults to None.
         **kwargs: Other ``CheckpointHook`` arguments (``out_dir``, ``save_optimizer``, ...);
             ``interval``, ``by_epoch``, ``save_best`` and ``save_last`` are set here.
 
@@ -40,7 +47,8 @@ class EpochFractionCheckpointHook(CheckpointHook):
 
     priority = 'VERY_LOW'
 
-    def __init__(self, fraction: float = 0.1, max_keep_ckpts: int = 2, **kwargs) -> None:
+    def __init__(self, fraction: float = 0.1, max_keep_ckpts: int = 2,
+                 max_overhead: float | None = None, **kwargs) -> None:
         for key in ('interval', 'by_epoch', 'save_best', 'save_last'):
             if key in kwargs:
                 raise TypeError(f'EpochFractionCheckpointHook sets {key!r} itself')
@@ -49,6 +57,13 @@ class EpochFractionCheckpointHook(CheckpointHook):
         super().__init__(interval=1, by_epoch=False, save_best=None, save_last=False,
                          max_keep_ckpts=max_keep_ckpts, **kwargs)
         self.fraction = float(fraction)
+        if max_overhead is not None and not 0.0 < max_overhead < 1.0:
+            raise ValueError(f'max_overhead must be in (0, 1), got {max_overhead}')
+        self.max_overhead = max_overhead
+        self._last_write_s: float | None = None
+        self._since = time.perf_counter()
+        self._pending = False
+        self.deferred = 0
 
     def before_train(self, runner) -> None:
         """Set the interval from the epoch length; restore this hook's kept list."""
@@ -58,6 +73,7 @@ class EpochFractionCheckpointHook(CheckpointHook):
             super().before_train(runner)
         finally:
             self.max_keep_ckpts = keep
+        self._since = time.perf_counter()
         self.interval = max(1, int(len(runner.train_dataloader) * self.fraction))
         runner.logger.info(f'EpochFractionCheckpointHook: iter_<n>.pth every {self.interval} '
                            f'iterations ({self.fraction:g} of an epoch of '
@@ -68,6 +84,31 @@ class EpochFractionCheckpointHook(CheckpointHook):
             while len(ids) > self.max_keep_ckpts:
                 self._remove(ids.pop(0))
             self.keep_ckpt_ids = deque(ids, self.max_keep_ckpts)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Save every ``interval`` iterations; with ``max_overhead``, a due checkpoint waits
+        until the training time since the last one pays for its writing time."""
+        if self.max_overhead is None:
+            return super().after_train_iter(runner, batch_idx, data_batch, outputs)
+        self._pending = self._pending or self.every_n_train_iters(runner, self.interval,
+                                                                  self.save_begin)
+        if not self._pending:
+            return
+        if self._last_write_s is not None:
+            import torch
+            from mmengine.dist import broadcast
+            trained = time.perf_counter() - self._since
+            due = torch.tensor([int(trained * self.max_overhead >= self._last_write_s)])
+            broadcast(due, 0)  # one decision for every rank (FSDP saves are collective)
+            if not int(due.item()):
+                self.deferred += 1
+                return
+        runner.logger.info(f'Saving checkpoint at {runner.iter + 1} iterations')
+        start = time.perf_counter()
+        self._save_checkpoint(runner)
+        self._last_write_s = time.perf_counter() - start
+        self._since = time.perf_counter()
+        self._pending = False
 
     def _remove(self, step: int) -> None:
         if not is_main_process():
