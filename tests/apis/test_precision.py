@@ -187,3 +187,20 @@ def test_b16_width_gates_on_real_videos(shared_data):
         'model.backbone.arch': dict(_delete_=True, embed_dims=768, depth=2, num_heads=12,
                                     mlp_ratio=4.0),
         'model.backbone.img_size': 64}), clips)
+
+
+@pytest.mark.slow
+def test_compiled_detector_backbone_takes_a_second_frame_size():
+    # the AVA detector sees each video's frame size: its compiled backbone recompiles for a
+    # new one (static shapes) instead of failing in Inductor's dynamic-shape path
+    tiny = {'model.backbone.arch': dict(_delete_=True, embed_dims=32, depth=1, num_heads=2,
+                                        mlp_ratio=2.0),
+            'model.backbone.num_frames': 4, 'model.roi_head.bbox_head.in_channels': 32}
+    model = _model('umt-base-p16_k710-ft_16xb8-8x8x1-30e_ava22-rgb', cfg_options=tiny)
+    reference = copy.deepcopy(model)
+    prepare_inference(model, 'fp32', 'compile')
+    for shape in ((1, 3, 4, 64, 64), (1, 3, 4, 64, 128)):
+        clip = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            torch.testing.assert_close(model.backbone(clip), reference.backbone(clip),
+                                       rtol=1e-4, atol=1e-4)

@@ -284,7 +284,10 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
     elif precision == 'int8':
         to_int8(model)
     if backend == 'compile':
-        model.backbone = torch.compile(backbone)
+        # static shapes: a new input size (another video's frames for the AVA detector)
+        # recompiles; with dynamic shapes Inductor (torch 2.13) fails on the position-table
+        # resize of the UMT backbone
+        model.backbone = torch.compile(backbone, dynamic=False)
     return choice
 
 
