@@ -444,8 +444,7 @@ def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], to
     """
     paths = ('fp32', ) + tuple(p for p in paths if p != 'fp32')
     if 'compile' in paths:
-        # a second model of other shapes would make dynamo recompile with dynamic shapes,
-        # which Inductor in torch 2.13 fails on for the detector's position-table resize
+        # each model compiles from fresh caches (the compile time is its own)
         torch._dynamo.reset()
     prepared, described, fns = {}, {}, {}
     for path in paths:
