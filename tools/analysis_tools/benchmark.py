@@ -2,7 +2,7 @@
 
 The measurements live in :mod:`umt_mm.benchmark`; this script is its command line, the same
 as ``python -m umt_mm.benchmark``. ``--help`` lists the modes (model, ``--detection``,
-``--pretrain``, ``--data``, ``--export``, ``--gpu``) and their flags. Example::
+``--pretrain``, ``--data``, ``--export``, ``--gpu``, ``--inference``) and their flags. Example::
 
     python tools/analysis_tools/benchmark.py --repeats 5 --json bench.json
 """

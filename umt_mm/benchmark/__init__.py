@@ -10,6 +10,8 @@
 * :mod:`.data`: the recipes' data pipelines per stage and decoding;
 * :mod:`.export`: the ONNX-exported recognizer in onnxruntime vs eager;
 * :mod:`.device`: train steps on a GPU (clips/s, MFU) against the data loader;
+* :mod:`.inference`: CPU inference per precision (fp32 / bf16 / int8, compiled) against the
+  CPU's paper and measured GEMM peaks, attention / linears / rest apart;
 * :mod:`.cli`: the command line (``python -m umt_mm.benchmark`` or
   ``tools/analysis_tools/benchmark.py``).
 """
@@ -48,6 +50,7 @@ from .device import (
     timed_steps,
 )
 from .export import EXPORT_ARCHS, EXPORT_CONFIG, export_benchmark
+from .inference import gemm_peaks, inference_benchmark, paper_peaks
 from .model import (
     ATTENTION_VARIANTS,
     BENCHMARK_ARCHS,
@@ -77,7 +80,8 @@ __all__ = [
     'build_detection_forward', 'build_device_steps', 'build_pretrain_step', 'child_json',
     'cpu_description', 'data_benchmark', 'data_rows', 'data_sample', 'data_stage',
     'default_shared_videos', 'detection_benchmark', 'detection_forward_memory', 'device_benchmark',
-    'device_peak_tflops', 'export_benchmark', 'loader_clips_per_worker', 'matmul_peak_gflops',
+    'device_peak_tflops', 'export_benchmark', 'gemm_peaks', 'inference_benchmark',
+    'loader_clips_per_worker', 'paper_peaks', 'matmul_peak_gflops',
     'median', 'model_benchmark', 'model_flops_utilization', 'naive_attention',
     'naive_attention_forward', 'naive_clip_attention_forward', 'naive_pretraining',
     'peak_rss_bytes', 'prepare_data_sets', 'pretrain_benchmark', 'pretrain_step_memory',
