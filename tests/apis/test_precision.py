@@ -204,3 +204,30 @@ def test_compiled_detector_backbone_takes_a_second_frame_size():
         with torch.no_grad():
             torch.testing.assert_close(model.backbone(clip), reference.backbone(clip),
                                        rtol=1e-4, atol=1e-4)
+
+
+def test_onnxruntime_backend_fp32_and_int8():
+    """The backbone exported per input shape and run by onnxruntime: fp32 equals eager,
+    int8 (onnxruntime's dynamic quantization) passes the int8 gate; bf16 is refused."""
+    from umt_mm.apis.precision import OnnxRuntimeBackbone
+    reference = _model()
+    clip = probe_inputs(reference, batch=2, seed=5)
+    with torch.no_grad():
+        expected = reference.backbone(clip)
+    for precision, check in (('fp32', 'exact'), ('auto', 'exact'), ('int8', 'gate')):
+        model = copy.deepcopy(reference)
+        choice = prepare_inference(model, precision, 'onnxruntime')
+        assert isinstance(model.backbone, OnnxRuntimeBackbone)
+        assert choice.backend == 'onnxruntime'
+        assert choice.precision == ('int8' if precision == 'int8' else 'fp32')
+        with torch.no_grad():
+            out = model.backbone(clip)
+            again = model.backbone(clip[:1])  # another shape: a second export
+        assert out.dtype == torch.float32 and out.shape == expected.shape
+        assert len(model.backbone._sessions) == 2 and again.shape == (1, 32)
+        if check == 'exact':
+            torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+        else:
+            assert output_cosine(expected, out) >= INT8_MIN_COSINE
+    with pytest.raises(ValueError, match='the onnxruntime backend runs fp32 or int8'):
+        prepare_inference(copy.deepcopy(reference), 'bf16', 'onnxruntime')

@@ -23,6 +23,9 @@ why.
 * ``backend='compile'``: ``torch.compile`` (Inductor) of the backbone; the first call
   compiles (tens of seconds to minutes on a small CPU), later calls of the same shapes
   reuse it.
+* ``backend='onnxruntime'`` (CPU, the ``deploy`` extra): the backbone exported to ONNX at its
+  first input of each shape and run by onnxruntime, in fp32 or, with ``precision='int8'``,
+  quantized by onnxruntime's dynamic quantization (:class:`OnnxRuntimeBackbone`).
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ import torch
 import torch.nn as nn
 
 PRECISIONS = ('fp32', 'bf16', 'int8', 'auto')
-BACKENDS = ('eager', 'compile')
+BACKENDS = ('eager', 'compile', 'onnxruntime')
 
 #: accuracy gates: cosine between the fp32 output and the reduced-precision one
 BF16_MIN_COSINE = 0.999
@@ -208,6 +211,84 @@ def output_cosine(reference: torch.Tensor, other: torch.Tensor) -> float:
                                                  other.double().flatten(), dim=0))
 
 
+class OnnxRuntimeBackbone(nn.Module):
+    """A UMT backbone run by onnxruntime (CPU), exported once per input shape.
+
+    The backbone is exported with the TorchScript-based ONNX exporter (as
+    :mod:`umt_mm.deployment`) at the first input of each shape (the AVA detector sees one
+    per frame size) into a temporary folder; ``precision='int8'`` quantizes the exported
+    graph with onnxruntime's dynamic quantization (int8 weights, its VNNI / AMX kernels).
+    ``num_frames``, ``img_size``, ``output`` and ``embed_dims`` mirror the wrapped backbone.
+
+    Args:
+        backbone (nn.Module): The UMT backbone (fp32, eval mode, CPU).
+        precision (str): ``'fp32'`` or ``'int8'``. Defaults to 'fp32'.
+        threads (int, optional): onnxruntime's intra-op threads. Defaults to None (torch's).
+    """
+
+    def __init__(self, backbone: nn.Module, precision: str = 'fp32',
+                 threads: int | None = None) -> None:
+        super().__init__()
+        import tempfile
+        self.module = backbone.eval()
+        self.precision = precision
+        self.threads = threads or torch.get_num_threads()
+        for name in ('num_frames', 'img_size', 'output', 'embed_dims', 'patch_size'):
+            setattr(self, name, getattr(backbone, name))
+        self._dir = tempfile.TemporaryDirectory(prefix='umt_mm_ort_')
+        self._sessions: dict = {}
+
+    def _session(self, x: torch.Tensor):
+        import warnings
+
+        from ..deployment.exporter import onnx_session
+        key = (tuple(x.shape), self.output)
+        if key not in self._sessions:
+            self.module.output = self.output
+            path = f'{self._dir.name}/backbone_{len(self._sessions)}.onnx'
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                torch.onnx.export(self.module, (x,), path, dynamo=False, opset_version=17,
+                                  input_names=['video'], output_names=['features'],
+                                  do_constant_folding=True)
+            if self.precision == 'int8':
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+                quantized = path.replace('.onnx', '.int8.onnx')
+                quantize_dynamic(path, quantized, weight_type=QuantType.QInt8)
+                path = quantized
+            self._sessions[key] = onnx_session(path, threads=self.threads)
+        return self._sessions[key]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args:
+            x (torch.Tensor): Video ``(B, C, T, H, W)`` on the CPU.
+
+        Returns:
+            torch.Tensor: The backbone's output, float32.
+        """
+        session = self._session(x)
+        out = session.run(None, {'video': x.detach().float().contiguous().numpy()})[0]
+        return torch.from_numpy(out)
+
+
+def _to_onnxruntime(model: nn.Module, precision: str, device: torch.device) -> PrecisionChoice:
+    if device.type != 'cpu':
+        raise ValueError('the onnxruntime backend runs on the CPU; use eager or compile on a GPU')
+    if precision == 'bf16':
+        raise ValueError("the onnxruntime backend runs fp32 or int8; for bf16 use backend "
+                         "'eager' or 'compile'")
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as err:
+        raise ValueError('the onnxruntime backend needs onnxruntime (pip install -e .[deploy])'
+                         ) from err
+    resolved = 'int8' if precision == 'int8' else 'fp32'
+    reason = ('as asked' if precision != 'auto' else
+              'auto: the onnxruntime backend runs fp32 unless int8 is asked')
+    model.backbone = OnnxRuntimeBackbone(_backbone(model), resolved)
+    return PrecisionChoice(precision, resolved, 'onnxruntime', model.backbone.threads, reason)
+
+
 def _bf16_preferred(device: torch.device, support=None) -> tuple[bool, str]:
     if device.type == 'cuda':
         ok = torch.cuda.is_bf16_supported()
@@ -254,6 +335,8 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
         torch.set_num_threads(threads)
     backbone = _backbone(model)
     device = _device_of(backbone)
+    if backend == 'onnxruntime':
+        return _to_onnxruntime(model, precision, device)
     choice = PrecisionChoice(precision, precision, backend, torch.get_num_threads(), 'as asked')
     if precision == 'auto':
         preferred, why = _bf16_preferred(device, bf16_support)
@@ -311,13 +394,14 @@ def add_inference_options(parser, default_precision: str | None = 'auto') -> Non
                        f'default: {default_text}')
     group.add_argument('--backend', choices=BACKENDS,
                        default='eager' if default_precision else None,
-                       help='eager, or compile (torch.compile of the backbone; the first '
-                       'call compiles)')
+                       help='eager, compile (torch.compile of the backbone; the first call '
+                       'compiles) or onnxruntime (the backbone exported to ONNX at the first '
+                       'input of each shape; fp32 or int8)')
     group.add_argument('--threads', type=int, default=None,
                        help='intra-op threads (default: torch\'s)')
 
 
 __all__ = ['BACKENDS', 'BF16_MIN_COSINE', 'INT8_MIN_COSINE', 'PRECISIONS', 'PrecisionChoice',
-           'add_inference_options',
+           'OnnxRuntimeBackbone', 'add_inference_options',
            'fold_qkv_bias', 'output_cosine', 'prepare_inference', 'probe_inputs', 'to_bf16',
            'to_int8']
