@@ -254,7 +254,13 @@ class OnnxRuntimeBackbone(nn.Module):
             if self.precision == 'int8':
                 from onnxruntime.quantization import QuantType, quantize_dynamic
                 quantized = path.replace('.onnx', '.int8.onnx')
-                quantize_dynamic(path, quantized, weight_type=QuantType.QInt8)
+                root = logging.getLogger()
+                level = root.level
+                root.setLevel(logging.ERROR)  # its advice to pre-process, on the root logger
+                try:
+                    quantize_dynamic(path, quantized, weight_type=QuantType.QInt8)
+                finally:
+                    root.setLevel(level)
                 path = quantized
             self._sessions[key] = onnx_session(path, threads=self.threads)
         return self._sessions[key]
