@@ -20,21 +20,21 @@ then point ``data_root`` of the recipe at the new folder (same list files).
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import sys
+
+from umt_mm.datasets.preparation.video_jobs import (
+    add_video_job_arguments,
+    check_video_job_arguments,
+    reencode_job,
+    reencoded_path,
+    run_video_job_tool,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('src', help='a folder of videos (searched recursively) or a video '
-                        'list (`path label` / `path,label` / `path` lines, paths relative to '
-                        '--root)')
-    parser.add_argument('out', help='output folder (mirrors the relative paths)')
-    parser.add_argument('--root', default=None, help='folder the list paths are relative to '
-                        '(default: the list file\'s folder)')
-    parser.add_argument('--workers', type=int, default=max(1, mp.cpu_count() - 1),
-                        help='parallel processes (default: cores - 1)')
+    add_video_job_arguments(parser)
     parser.add_argument('--short-side', type=int, default=320,
                         help='short side of the output, never enlarged; 0 keeps the size '
                         '(default: 320)')
@@ -43,38 +43,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--crf', type=int, default=23)
     parser.add_argument('--preset', default='veryfast')
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error('--workers must be at least 1')
+    check_video_job_arguments(parser, args)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from umt_mm.datasets.preparation.video_jobs import (
-        VideoJobSummary,
-        check_outputs_unique,
-        read_video_inputs,
-        reencode_job,
-        reencoded_path,
-        run_video_jobs,
-    )
-    from umt_mm.engine.progress import ProgressReporter
-    try:
-        root, tasks = read_video_inputs(args.src, args.root)
-        check_outputs_unique(tasks, reencoded_path, args.src)
-    except (OSError, ValueError) as err:  # AnnotationError is a ValueError
-        print(f'error: {err}', file=sys.stderr)
-        return 2
     options = dict(short_side=args.short_side or None, gop=args.gop, bframes=args.bframes,
                    crf=args.crf, preset=args.preset)
-    with ProgressReporter(len(tasks), what='videos') as progress:
-        results = run_video_jobs(reencode_job, tasks, root, args.out, options, args.workers,
-                                 progress)
-    summary = VideoJobSummary.of(results, 're-encoded')
-    print('\n'.join(summary.lines()), flush=True)
-    for line in summary.failure_lines():
-        print(line, file=sys.stderr)
-    return summary.exit_code
+    return run_video_job_tool(reencode_job, reencoded_path, args, options, 're-encoded')
 
 
 if __name__ == '__main__':

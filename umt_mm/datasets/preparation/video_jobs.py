@@ -317,3 +317,72 @@ class VideoJobSummary:
     def failure_lines(self) -> list[str]:
         """``FAILED <error>`` per failed video (each error names its file)."""
         return [f'FAILED {r["error"]}' for r in self.failed]
+
+
+def add_video_job_arguments(parser) -> None:
+    """Add the inputs, output and ``--workers`` options of the video job tools.
+
+    ``SRC`` (a folder or a video list), ``OUT``, ``--root`` and ``--workers`` (validate with
+    :func:`check_video_job_arguments` after parsing).
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument('src', help='a folder of videos (searched recursively) or a video '
+                        'list (`path label` / `path,label` / `path` lines, paths relative to '
+                        '--root)')
+    parser.add_argument('out', help='output folder (mirrors the relative paths)')
+    parser.add_argument('--root', default=None, help='folder the list paths are relative to '
+                        '(default: the list file\'s folder)')
+    parser.add_argument('--workers', type=int, default=max(1, mp.cpu_count() - 1),
+                        help='parallel processes (default: cores - 1)')
+
+
+def check_video_job_arguments(parser, args) -> None:
+    """Fail at parse time (``parser.error``) on options out of range.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        args (argparse.Namespace): Its parsed arguments.
+    """
+    if args.workers < 1:
+        parser.error('--workers must be at least 1')
+
+
+def run_video_job_tool(job: Callable[..., dict], output_of: Callable[[str], Path], args,
+                       options: dict, what: str,
+                       on_results: Callable[[Sequence[VideoTask], list[dict]], None] | None
+                       = None) -> int:
+    """A video job tool's run: read the inputs, refuse clashing outputs, run the jobs with
+    progress, print the summary and the failures.
+
+    Args:
+        job (Callable): :func:`reencode_job`, :func:`extract_frames_job`...
+        output_of (Callable): The output path of a relative video path (clash check).
+        args (argparse.Namespace): ``src``, ``out``, ``root`` and ``workers``.
+        options (dict): The job's options.
+        what (str): What the jobs do, for the summary (``'re-encoded'``).
+        on_results (Callable, optional): Called with the tasks and results before the
+            summary (e.g. to write a list). Defaults to None.
+
+    Returns:
+        int: The exit status: 0, 1 when a video failed, 2 when the inputs cannot be read.
+    """
+    import sys
+
+    from ...engine.progress import ProgressReporter
+    try:
+        root, tasks = read_video_inputs(args.src, args.root)
+        check_outputs_unique(tasks, output_of, args.src)
+    except (OSError, ValueError) as err:  # AnnotationError is a ValueError
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    with ProgressReporter(len(tasks), what='videos') as progress:
+        results = run_video_jobs(job, tasks, root, args.out, options, args.workers, progress)
+    if on_results is not None:
+        on_results(tasks, results)
+    summary = VideoJobSummary.of(results, what)
+    print('\n'.join(summary.lines()), flush=True)
+    for line in summary.failure_lines():
+        print(line, file=sys.stderr)
+    return summary.exit_code
