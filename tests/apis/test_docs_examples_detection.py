@@ -3,28 +3,13 @@ sections run as written (in order, one namespace, from a folder laid out like th
 root: its configs, a tiny motion8 checkpoint and a sample video demo/demo.mp4)."""
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from api_helpers import MOTION, ROOT, save_random_checkpoint
 from mmengine.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ('Spatio-temporal action detection', 'Export')
-MOTION = ROOT / 'configs/quickstart/umt-tiny-p16-res64_scratch_1xb16-u8-16e_motion8-rgb.py'
-
-
-def save_random_checkpoint(model_cfg, path: Path, seed: int = 0):
-    """Build ``model_cfg`` with seeded random weights and save it as an MMEngine checkpoint."""
-    from mmaction.registry import MODELS
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmaction')
-    torch.manual_seed(seed)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return model.eval()
 
 
 def section_blocks(text: str, title: str) -> list[str]:

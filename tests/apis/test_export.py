@@ -1,10 +1,10 @@
 """umt_mm.apis.export: export_model / verify_export over umt_mm.deployment, strict loading."""
 import json
 import re
-from pathlib import Path
 
 import pytest
 import torch
+from api_helpers import TOY, save_random_checkpoint
 from mmengine.config import Config
 
 from umt_mm.apis import ExportResult, VerifyReport, export_model, verify_export
@@ -13,20 +13,6 @@ from umt_mm.converters import to_official_finetune
 from umt_mm.converters.checkpoint_layouts import CheckpointMismatchError
 
 pytest.importorskip('onnxruntime', reason='the deploy extra (onnx, onnxruntime) is not installed')
-TOY = Path(__file__).resolve().parents[2] / \
-    'configs/quickstart/umt-tiny-p16-res32_scratch_1xb2-u4-2e_toy-rgb.py'
-
-
-def save_random_checkpoint(model_cfg, path: Path, seed: int = 0):
-    """Build ``model_cfg`` with seeded random weights and save it as an MMEngine checkpoint."""
-    from mmaction.registry import MODELS
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmaction')
-    torch.manual_seed(seed)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return model.eval()
 
 
 @pytest.fixture(scope='module')

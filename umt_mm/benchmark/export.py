@@ -16,6 +16,37 @@ EXPORT_CONFIG = 'configs/k400/umt-base-p16-res224_k710-ft_16xb16-u8-5e_kinetics4
 EXPORT_ARCHS = BENCHMARK_ARCHS
 
 
+def build_recognizer(arch: str | dict = 'base', frames: int = 8,
+                     size: int = 224) -> torch.nn.Module:
+    """The K400 UMT recognizer (random weights; ``arch``, ``frames``, ``size`` change its
+    backbone), in eval mode.
+
+    Args:
+        arch (str | dict): Backbone arch or a ``BENCHMARK_ARCHS`` name. Defaults to 'base'.
+        frames (int): Frames. Defaults to 8.
+        size (int): Frame side. Defaults to 224.
+
+    Returns:
+        torch.nn.Module: The recognizer.
+    """
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import umt_mm  # noqa: F401
+    from umt_mm.deployment.exporter import quiet_init_weights
+    cfg = Config.fromfile(recipe_file(EXPORT_CONFIG))
+    cfg.model.backbone.update(arch=resolve_arch(arch), num_frames=frames, img_size=size)
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    cfg.model.cls_head.in_channels = model.backbone.embed_dims
+    model.cls_head = MODELS.build(cfg.model.cls_head)
+    quiet_init_weights(model)
+    model.cfg = cfg
+    return model.eval()
+
+
 def export_benchmark(arch: str | dict = 'base', frames: int = 8, size: int = 224,
                      repeats: int = 5) -> dict:
     """Latency of the exported recognizer in onnxruntime against PyTorch eager.
@@ -40,23 +71,13 @@ def export_benchmark(arch: str | dict = 'base', frames: int = 8, size: int = 224
         ``speedup_onnxruntime_of_bests`` and ``speedup_onnxruntime_rounds``.
     """
     import onnxruntime
-    from mmaction.registry import MODELS
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
     import umt_mm  # noqa: F401
     from umt_mm.deployment import example_inputs, export, make_wrapper, onnx_session
-    from umt_mm.deployment.exporter import ONNX_OPSET, quiet_init_weights
+    from umt_mm.deployment.exporter import ONNX_OPSET
 
-    cfg = Config.fromfile(recipe_file(EXPORT_CONFIG))
-    cfg.model.backbone.update(arch=resolve_arch(arch), num_frames=frames, img_size=size)
-    init_default_scope('mmaction')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    cfg.model.cls_head.in_channels = model.backbone.embed_dims
-    model.cls_head = MODELS.build(cfg.model.cls_head)
-    quiet_init_weights(model)
-    wrapper = make_wrapper(model.eval())
+    model = build_recognizer(arch, frames, size)
+    wrapper = make_wrapper(model)
     (clip, ) = example_inputs(wrapper, (frames, size, size))
     results: dict = {'cpu_capability': torch.backends.cpu.get_cpu_capability(),
                      'threads': torch.get_num_threads(), 'torch': torch.__version__,

@@ -42,7 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .detection import DETECTION_CONFIG
-from .export import EXPORT_CONFIG
+from .export import build_recognizer
 from .model import resolve_arch
 from .resources import recipe_file
 
@@ -351,35 +351,6 @@ def op_group_seconds(fn: Callable[[], object], calls: int = 1) -> dict:
 def _quiet_init(model: nn.Module) -> None:
     from umt_mm.deployment.exporter import quiet_init_weights
     quiet_init_weights(model)
-
-
-def build_recognizer(arch: str | dict = 'base', frames: int = 8, size: int = 224) -> nn.Module:
-    """The K400 UMT recognizer (random weights; ``arch``, ``frames``, ``size`` change its
-    backbone), in eval mode.
-
-    Args:
-        arch (str | dict): Backbone arch or a ``BENCHMARK_ARCHS`` name. Defaults to 'base'.
-        frames (int): Frames. Defaults to 8.
-        size (int): Frame side. Defaults to 224.
-
-    Returns:
-        nn.Module: The recognizer.
-    """
-    from mmaction.registry import MODELS
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    import umt_mm  # noqa: F401
-    cfg = Config.fromfile(recipe_file(EXPORT_CONFIG))
-    cfg.model.backbone.update(arch=resolve_arch(arch), num_frames=frames, img_size=size)
-    init_default_scope('mmaction')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    cfg.model.cls_head.in_channels = model.backbone.embed_dims
-    model.cls_head = MODELS.build(cfg.model.cls_head)
-    _quiet_init(model)
-    model.cfg = cfg
-    return model.eval()
 
 
 def build_detector(arch: str | dict = 'base', frames: int = 8) -> nn.Module:
