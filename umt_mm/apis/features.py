@@ -113,16 +113,10 @@ class FeatureExtractor:
 def _load_student(backbone, config_name: str, checkpoint: str, strict: bool,
                   opt_out: str) -> None:
     """Load the ``encoder.*`` tensors of a ``UMTDistiller`` checkpoint into ``backbone``."""
-    from ..converters.checkpoint_layouts import raise_if_mismatched
-    from ..engine.checkpoint_report import collect_load_report, load_state_dict_reporting
-    from .model_loading import read_state_dict
+    from .model_loading import load_state, read_state_dict
     state = read_state_dict(checkpoint)
     own = {k[len('encoder.'):]: v for k, v in state.items() if k.startswith('encoder.')}
-    if strict:
-        report = collect_load_report(backbone, own)
-        raise_if_mismatched(checkpoint, state, report, config_name, opt_out)
-    else:
-        load_state_dict_reporting(backbone, own, strict=False)
+    load_state(backbone, own, checkpoint, strict, config_name, opt_out, file_state=state)
 
 
 def init_feature_extractor(config: str | Path | Config, checkpoint: str | Path | None = None,

@@ -20,6 +20,7 @@ import copy
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch.nn as nn
@@ -123,8 +124,7 @@ def load_checkpoint_strictly(model: nn.Module, checkpoint: str | Path, strict: b
         CheckpointMismatchError: ``strict`` and the file does not fill the model.
         FileNotFoundError: No such file.
     """
-    from ..converters.checkpoint_layouts import detect_layout, raise_if_mismatched
-    from ..engine.checkpoint_report import collect_load_report, load_state_dict_reporting
+    from ..converters.checkpoint_layouts import detect_layout
     checkpoint = str(checkpoint)
     state = read_state_dict(checkpoint)
     if convert_kind is not None and not detect_layout(state).is_umt_mm:
@@ -132,11 +132,38 @@ def load_checkpoint_strictly(model: nn.Module, checkpoint: str | Path, strict: b
     model_state = model.state_dict()
     state = OrderedDict((k, v) for k, v in state.items()
                         if not (k == 'backbone.pos_embed' and k not in model_state))
+    return load_state(model, state, checkpoint, strict, config, opt_out)
+
+
+def load_state(module: nn.Module, state: Mapping, checkpoint: str, strict: bool = True,
+               config: str | None = None, opt_out: str = 'strict=False',
+               file_state: Mapping | None = None) -> object:
+    """Load ``state`` (read from ``checkpoint``) into ``module``, strictly or reporting.
+
+    Args:
+        module (nn.Module): The model or part of it.
+        state (Mapping): The tensors meant for ``module``.
+        checkpoint (str): The file they came from, for the message.
+        strict (bool): Raise unless they fill ``module`` exactly. Defaults to True.
+        config (str, optional): The model's config, for the message. Defaults to None.
+        opt_out (str): How the caller turns strictness off. Defaults to 'strict=False'.
+        file_state (Mapping, optional): All tensors of the file, whose layout the message
+            names. Defaults to None (``state``).
+
+    Returns:
+        LoadReport: What did not match (empty when strict).
+
+    Raises:
+        CheckpointMismatchError: ``strict`` and ``state`` does not fill ``module``.
+    """
+    from ..converters.checkpoint_layouts import raise_if_mismatched
+    from ..engine.checkpoint_report import collect_load_report, load_state_dict_reporting
     if strict:
-        report = collect_load_report(model, state)
-        raise_if_mismatched(checkpoint, state, report, config, opt_out)
+        report = collect_load_report(module, state)
+        raise_if_mismatched(checkpoint, state if file_state is None else file_state, report,
+                            config, opt_out)
         return report
-    return load_state_dict_reporting(model, state, strict=False)
+    return load_state_dict_reporting(module, state, strict=False)
 
 
 def _build(cfg: Config, device: str):
@@ -258,4 +285,4 @@ def checkpoint_fingerprint(checkpoint: str | Path) -> str:
 
 
 __all__ = ['checkpoint_fingerprint', 'default_device', 'init_ava_detector', 'init_recognizer',
-           'load_checkpoint_strictly', 'load_config', 'read_state_dict']
+           'load_checkpoint_strictly', 'load_config', 'load_state', 'read_state_dict']
