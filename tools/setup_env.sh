@@ -152,8 +152,8 @@ say "installing the OpenMMLab stack, decord and openmim"
 pip_install mmcv==2.1.0 mmengine==0.10.7 mmaction2==1.2.0 \
   mmdet==3.3.0 decord==0.6.0 importlib_metadata numpy safetensors openmim
 pip_install 'setuptools>=77,<82'
-say "installing umt_mm (editable) with the test and deployment extras"
-pip_install --no-build-isolation -e '.[tests,deploy]'
+say "installing umt_mm (editable) with the test, deployment and OpenVINO extras"
+pip_install --no-build-isolation -e '.[tests,deploy,openvino]'
 # setup.py linked configs/, tools/, action_detection/ and model-index.yml into umt_mm/.mim.
 # openmim 0.3.9 looks for an installed package's files at <site-packages>/<name>; a PEP 660
 # editable install (the only editable mode of setuptools >= 80) leaves them in the checkout,

@@ -231,3 +231,77 @@ def test_onnxruntime_backend_fp32_and_int8():
             assert output_cosine(expected, out) >= INT8_MIN_COSINE
     with pytest.raises(ValueError, match='the onnxruntime backend runs fp32 or int8'):
         prepare_inference(copy.deepcopy(reference), 'bf16', 'onnxruntime')
+
+
+def test_openvino_backend_fp32_bf16_and_calibrated_int8():
+    """The export run by OpenVINO: fp32 pinned to f32 equals eager; bf16 passes the bf16
+    gate; int8 calibrated on given clips passes the int8 gate and keeps the attention
+    products and the patch embedding in float."""
+    pytest.importorskip('openvino', reason='the openvino extra is not installed')
+    import onnx
+
+    from umt_mm.apis.precision import OpenVinoBackbone
+    reference = _model()
+    clip = probe_inputs(reference, batch=2, seed=5)
+    calibration = probe_inputs(reference, batch=4, seed=6)
+    with torch.no_grad():
+        expected = reference.backbone(clip)
+    for precision, minimum in (('fp32', None), ('bf16', BF16_MIN_COSINE),
+                               ('int8', INT8_MIN_COSINE)):
+        model = copy.deepcopy(reference)
+        choice = prepare_inference(model, precision, 'openvino', bf16_support=NATIVE,
+                                   calibration=calibration)
+        assert isinstance(model.backbone, OpenVinoBackbone)
+        assert (choice.backend, choice.precision) == ('openvino', precision)
+        with torch.no_grad():
+            out = model.backbone(clip)
+        assert out.dtype == torch.float32 and out.shape == expected.shape
+        if minimum is None:
+            torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+        else:
+            assert output_cosine(expected, out) >= minimum
+    quantized = onnx.load(next(p for p in __import__('glob').glob(
+        f'{model.backbone._dir.name}/*.int8.onnx')))
+    ops = [node.op_type for node in quantized.graph.node]
+    assert ops.count('DequantizeLinear') > 0
+    # every quantized MatMul has a constant (weight) operand; the attention products and
+    # the patch-embedding Conv read float activations
+    consts = {init.name for init in quantized.graph.initializer}
+    dequantized = {n.output[0]: n.input[0] for n in quantized.graph.node
+                   if n.op_type == 'DequantizeLinear'}
+    for node in quantized.graph.node:
+        if node.op_type == 'MatMul' and all(i in dequantized for i in node.input):
+            assert any(dequantized[i] in consts for i in node.input), node.name
+        if node.op_type == 'Conv':
+            assert node.input[1] in consts
+
+
+def test_openvino_auto_follows_the_cpu_bf16_decision():
+    pytest.importorskip('openvino', reason='the openvino extra is not installed')
+    model = _model()
+    choice = prepare_inference(model, 'auto', 'openvino', bf16_support=EMULATED)
+    assert choice.precision == 'fp32' and model.backbone.precision == 'fp32'
+    model = _model()
+    choice = prepare_inference(model, 'auto', 'openvino', bf16_support=NATIVE)
+    assert choice.precision == 'bf16' and choice.gate_cosine >= BF16_MIN_COSINE
+    assert len(model.backbone._sessions) == 1  # the gate's export is kept
+
+
+def test_exported_backends_without_their_package_fail_clearly(monkeypatch):
+    from umt_mm.apis import exported_backends
+    monkeypatch.setattr(exported_backends, 'installed', lambda package: False)
+    for backend, extra in (('onnxruntime', 'deploy'), ('openvino', 'openvino')):
+        with pytest.raises(ValueError, match=rf'needs {backend} \(pip install -e \.\[{extra}\]'):
+            prepare_inference(_model(), 'fp32', backend)
+
+
+def test_static_int8_calibration_clips_must_match_the_input():
+    from umt_mm.apis.exported_backends import ExportedBackbone
+    model = _model()
+    wrapper = ExportedBackbone(model.backbone, 'int8',
+                               calibration=torch.zeros(3, 3, 4, 32, 32))
+    clips = wrapper.calibration_clips(torch.zeros(1, 3, 4, 32, 32))
+    assert [c.shape for c in clips] == [(1, 3, 4, 32, 32)] * 3
+    assert len(wrapper.calibration_clips(torch.zeros(2, 3, 4, 32, 32))) == 1
+    with pytest.raises(ValueError, match='do not match the input'):
+        wrapper.calibration_clips(torch.zeros(1, 3, 4, 32, 64))

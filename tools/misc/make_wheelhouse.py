@@ -17,7 +17,7 @@ How: (1) ``pip install --dry-run --ignore-installed --report`` resolves the requ
 each pip command of ``tools/setup_env.sh`` on its own (:func:`bundle_requirements`: the
 build requirements ``setuptools>=77,<82``, ``wheel``, ``ninja``; torch; the OpenMMLab stack
 with mmcv 2.1.0's runtime requirements and openmim; umt_mm's ``install_requires`` with its
-``tests`` / ``deploy`` extras); (2) every resolved distribution is downloaded with
+``tests`` / ``deploy`` / ``openvino`` extras); (2) every resolved distribution is downloaded with
 ``--no-deps``: as a wheel for the target (``--only-binary=:all: --python-version
 --platform``) when the resolution found a wheel, as an sdist otherwise (a few of openmim's
 dependencies have none), and mmcv 2.1.0 as its sdist (PyPI has no wheel; ``make setup``
@@ -98,7 +98,7 @@ def bundle_requirements(setup_cfg: Path = ROOT / 'setup.cfg',
     Returns:
         list[list[str]]: The build requirements; torch; the OpenMMLab stack with openmim
         (mmcv's requirements in place of mmcv, whose sdist is fetched on its own); umt_mm's
-        requirements with its ``tests`` and ``deploy`` extras (mmcv's in place of mmcv); the
+        requirements with its ``tests``, ``deploy`` and ``openvino`` extras (mmcv's in place of mmcv); the
         last two with the torch pin.
     """
     parser = configparser.ConfigParser()
@@ -117,7 +117,7 @@ def bundle_requirements(setup_cfg: Path = ROOT / 'setup.cfg',
                 out.append(r)
         return out
     own = lines('options', 'install_requires')
-    for extra in ('tests', 'deploy'):
+    for extra in ('tests', 'deploy', 'openvino'):
         own += lines('options.extras_require', extra)
     own = [r for r in own if _name(r) not in ('mmcv', 'torch')]
     # the torch pin in the later groups stands for the installed torch, which satisfies

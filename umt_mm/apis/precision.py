@@ -1,7 +1,8 @@
 """Inference precision and backend: fp32, bf16 or int8 UMT backbones, eager or compiled.
 
 Every inference entry point (the APIs of this package and the tools over them) takes
-``precision`` (``'fp32' | 'bf16' | 'int8' | 'auto'``), ``backend`` (``'eager' | 'compile'``)
+``precision`` (``'fp32' | 'bf16' | 'int8' | 'auto'``), ``backend`` (``'eager' | 'compile' |
+'onnxruntime' | 'openvino'``)
 and ``threads``; :func:`prepare_inference` applies them to a built recognizer or AVA
 detector, in place, and returns a :class:`PrecisionChoice` that says what was chosen and
 why.
@@ -26,6 +27,10 @@ why.
 * ``backend='onnxruntime'`` (CPU, the ``deploy`` extra): the backbone exported to ONNX at its
   first input of each shape and run by onnxruntime, in fp32 or, with ``precision='int8'``,
   quantized by onnxruntime's dynamic quantization (:class:`OnnxRuntimeBackbone`).
+* ``backend='openvino'`` (CPU, the ``openvino`` extra): the same export run by OpenVINO in
+  fp32, bf16 (its bf16 inference precision) or int8 (static quantization calibrated on real
+  clips: ``calibration``, else the first input of each shape; :class:`OpenVinoBackbone`);
+  ``auto`` takes bf16 under the same decision and gate as eager.
 """
 from __future__ import annotations
 
@@ -36,8 +41,10 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
+from .exported_backends import OnnxRuntimeBackbone, OpenVinoBackbone
+
 PRECISIONS = ('fp32', 'bf16', 'int8', 'auto')
-BACKENDS = ('eager', 'compile', 'onnxruntime')
+BACKENDS = ('eager', 'compile', 'onnxruntime', 'openvino')
 
 #: accuracy gates: cosine between the fp32 output and the reduced-precision one
 BF16_MIN_COSINE = 0.999
@@ -51,7 +58,7 @@ class PrecisionChoice:
     Attributes:
         requested (str): The precision asked for.
         precision (str): The precision the model now runs (``'fp32'``, ``'bf16'``, ``'int8'``).
-        backend (str): ``'eager'`` or ``'compile'``.
+        backend (str): ``'eager'``, ``'compile'``, ``'onnxruntime'`` or ``'openvino'``.
         threads (int): Intra-op threads in use.
         reason (str): Why (one line, for the tools to print).
         gate_cosine (float | None): The probe's cosine to fp32, when a gate ran.
@@ -211,88 +218,52 @@ def output_cosine(reference: torch.Tensor, other: torch.Tensor) -> float:
                                                  other.double().flatten(), dim=0))
 
 
-class OnnxRuntimeBackbone(nn.Module):
-    """A UMT backbone run by onnxruntime (CPU), exported once per input shape.
-
-    The backbone is exported with the TorchScript-based ONNX exporter (as
-    :mod:`umt_mm.deployment`) at the first input of each shape (the AVA detector sees one
-    per frame size) into a temporary folder; ``precision='int8'`` quantizes the exported
-    graph with onnxruntime's dynamic quantization (int8 weights, its VNNI / AMX kernels).
-    ``num_frames``, ``img_size``, ``output`` and ``embed_dims`` mirror the wrapped backbone.
-
-    Args:
-        backbone (nn.Module): The UMT backbone (fp32, eval mode, CPU).
-        precision (str): ``'fp32'`` or ``'int8'``. Defaults to 'fp32'.
-        threads (int, optional): onnxruntime's intra-op threads. Defaults to None (torch's).
-    """
-
-    def __init__(self, backbone: nn.Module, precision: str = 'fp32',
-                 threads: int | None = None) -> None:
-        super().__init__()
-        import tempfile
-        self.module = backbone.eval()
-        self.precision = precision
-        self.threads = threads or torch.get_num_threads()
-        for name in ('num_frames', 'img_size', 'output', 'embed_dims', 'patch_size'):
-            setattr(self, name, getattr(backbone, name))
-        self._dir = tempfile.TemporaryDirectory(prefix='umt_mm_ort_')
-        self._sessions: dict = {}
-
-    def _session(self, x: torch.Tensor):
-        import warnings
-
-        from ..deployment.exporter import onnx_session
-        key = (tuple(x.shape), self.output)
-        if key not in self._sessions:
-            self.module.output = self.output
-            path = f'{self._dir.name}/backbone_{len(self._sessions)}.onnx'
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter('ignore')
-                torch.onnx.export(self.module, (x,), path, dynamo=False, opset_version=17,
-                                  input_names=['video'], output_names=['features'],
-                                  do_constant_folding=True)
-            if self.precision == 'int8':
-                from onnxruntime.quantization import QuantType, quantize_dynamic
-                quantized = path.replace('.onnx', '.int8.onnx')
-                root = logging.getLogger()
-                level = root.level
-                root.setLevel(logging.ERROR)  # its advice to pre-process, on the root logger
-                try:
-                    quantize_dynamic(path, quantized, weight_type=QuantType.QInt8)
-                finally:
-                    root.setLevel(level)
-                path = quantized
-            self._sessions[key] = onnx_session(path, threads=self.threads)
-        return self._sessions[key]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Args:
-            x (torch.Tensor): Video ``(B, C, T, H, W)`` on the CPU.
-
-        Returns:
-            torch.Tensor: The backbone's output, float32.
-        """
-        session = self._session(x)
-        out = session.run(None, {'video': x.detach().float().contiguous().numpy()})[0]
-        return torch.from_numpy(out)
-
-
-def _to_onnxruntime(model: nn.Module, precision: str, device: torch.device) -> PrecisionChoice:
+def _to_exported(model: nn.Module, backend: str, precision: str, device: torch.device,
+                 threads: int, calibration: torch.Tensor | None, gate_input,
+                 bf16_support) -> PrecisionChoice:
+    """Replace the backbone by one run from an ONNX export (onnxruntime or OpenVINO)."""
+    from .exported_backends import OnnxRuntimeBackbone, OpenVinoBackbone, installed
     if device.type != 'cpu':
-        raise ValueError('the onnxruntime backend runs on the CPU; use eager or compile on a GPU')
+        raise ValueError(f'the {backend} backend runs on the CPU; use eager or compile on a GPU')
+    extra = 'deploy' if backend == 'onnxruntime' else 'openvino'
+    for package in ('onnxruntime', ) + ((backend, ) if backend == 'openvino' else ()):
+        if not installed(package) and (package == backend or precision == 'int8'):
+            raise ValueError(f'the {backend} backend{" in int8" if package != backend else ""}'
+                             f' needs {package} (pip install -e .[{extra}])')
+    backbone = _backbone(model)
+    if backend == 'onnxruntime':
+        if precision == 'bf16':
+            raise ValueError("the onnxruntime backend runs fp32 or int8; for bf16 use backend "
+                             "'eager', 'compile' or 'openvino'")
+        resolved = 'int8' if precision == 'int8' else 'fp32'
+        reason = ('as asked' if precision != 'auto' else
+                  'auto: the onnxruntime backend runs fp32 unless int8 is asked')
+        model.backbone = OnnxRuntimeBackbone(backbone, resolved, threads, calibration)
+        return PrecisionChoice(precision, resolved, backend, model.backbone.threads, reason)
+    choice = PrecisionChoice(precision, precision, backend, threads, 'as asked')
     if precision == 'bf16':
-        raise ValueError("the onnxruntime backend runs fp32 or int8; for bf16 use backend "
-                         "'eager' or 'compile'")
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError as err:
-        raise ValueError('the onnxruntime backend needs onnxruntime (pip install -e .[deploy])'
-                         ) from err
-    resolved = 'int8' if precision == 'int8' else 'fp32'
-    reason = ('as asked' if precision != 'auto' else
-              'auto: the onnxruntime backend runs fp32 unless int8 is asked')
-    model.backbone = OnnxRuntimeBackbone(_backbone(model), resolved)
-    return PrecisionChoice(precision, resolved, 'onnxruntime', model.backbone.threads, reason)
+        preferred, why = _bf16_preferred(device, bf16_support)
+        if not preferred:
+            choice.warnings.append(f'bf16 requested but not faster here: {why}')
+            logging.getLogger('umt_mm').warning('bf16 requested but not faster here: %s', why)
+    elif precision == 'auto':
+        preferred, why = _bf16_preferred(device, bf16_support)
+        choice.precision, choice.reason = 'fp32', f'auto: {why}'
+        if preferred:
+            clip = probe_inputs(model) if gate_input is None else gate_input
+            trial = OpenVinoBackbone(backbone, 'bf16', threads, calibration)
+            with torch.no_grad():
+                cosine = output_cosine(backbone(clip).float(), trial(clip))
+            choice.gate_cosine = cosine
+            if cosine >= BF16_MIN_COSINE:
+                model.backbone = trial
+                choice.precision = 'bf16'
+                choice.reason = f'auto: {why}; bf16 gate passed (cosine {cosine:.5f})'
+                return choice
+            choice.reason = (f'auto: {why}, but the bf16 output fails the accuracy gate '
+                             f'(cosine {cosine:.5f} < {BF16_MIN_COSINE})')
+    model.backbone = OpenVinoBackbone(backbone, choice.precision, threads, calibration)
+    return choice
 
 
 def _bf16_preferred(device: torch.device, support=None) -> tuple[bool, str]:
@@ -312,24 +283,30 @@ def cpu_bf16_answer():
 
 def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 'eager',
                       threads: int | None = None, gate_input: torch.Tensor | None = None,
-                      bf16_support=None) -> PrecisionChoice:
+                      bf16_support=None,
+                      calibration: torch.Tensor | None = None) -> PrecisionChoice:
     """Apply a precision, a backend and a thread count to a built model, in place.
 
     Args:
         model (nn.Module): A recognizer or AVA detector (eval mode, on its device).
         precision (str): ``'fp32'``, ``'bf16'``, ``'int8'`` or ``'auto'``. Defaults to 'fp32'.
-        backend (str): ``'eager'`` or ``'compile'``. Defaults to 'eager'.
+        backend (str): ``'eager'``, ``'compile'``, ``'onnxruntime'`` or ``'openvino'``.
+            Defaults to 'eager'.
         threads (int, optional): ``torch.set_num_threads``. Defaults to None (unchanged).
         gate_input (torch.Tensor, optional): The clip the ``auto`` accuracy gate compares
             on. Defaults to None (:func:`probe_inputs`).
         bf16_support (CPUBf16Support, optional): The CPU's bf16 answer (tests inject it).
             Defaults to None (measured once per process).
+        calibration (torch.Tensor, optional): Real clips ``(N, C, T, H, W)`` that the
+            OpenVINO backend's static int8 quantization calibrates on. Defaults to None
+            (the first input of each shape calibrates its own export).
 
     Returns:
         PrecisionChoice: What runs now and why.
 
     Raises:
-        ValueError: An unknown precision or backend, or int8 on a GPU.
+        ValueError: An unknown precision or backend, int8 on a GPU, an exported backend
+            on a GPU or without its package, or bf16 on onnxruntime.
     """
     if precision not in PRECISIONS:
         raise ValueError(f'precision {precision!r}: choose one of {", ".join(PRECISIONS)}')
@@ -341,8 +318,9 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
         torch.set_num_threads(threads)
     backbone = _backbone(model)
     device = _device_of(backbone)
-    if backend == 'onnxruntime':
-        return _to_onnxruntime(model, precision, device)
+    if backend in ('onnxruntime', 'openvino'):
+        return _to_exported(model, backend, precision, device, torch.get_num_threads(),
+                            calibration, gate_input, bf16_support)
     choice = PrecisionChoice(precision, precision, backend, torch.get_num_threads(), 'as asked')
     if precision == 'auto':
         preferred, why = _bf16_preferred(device, bf16_support)
@@ -401,13 +379,15 @@ def add_inference_options(parser, default_precision: str | None = 'auto') -> Non
     group.add_argument('--backend', choices=BACKENDS,
                        default='eager' if default_precision else None,
                        help='eager, compile (torch.compile of the backbone; the first call '
-                       'compiles) or onnxruntime (the backbone exported to ONNX at the first '
-                       'input of each shape; fp32 or int8)')
+                       'compiles), onnxruntime (the backbone exported to ONNX at the first '
+                       'input of each shape; fp32 or int8) or openvino (the same export in '
+                       'OpenVINO: fp32, bf16, or int8 calibrated on the first clip; the '
+                       'openvino extra)')
     group.add_argument('--threads', type=int, default=None,
                        help='intra-op threads (default: torch\'s)')
 
 
 __all__ = ['BACKENDS', 'BF16_MIN_COSINE', 'INT8_MIN_COSINE', 'PRECISIONS', 'PrecisionChoice',
-           'OnnxRuntimeBackbone', 'add_inference_options',
+           'OnnxRuntimeBackbone', 'OpenVinoBackbone', 'add_inference_options',
            'fold_qkv_bias', 'output_cosine', 'prepare_inference', 'probe_inputs', 'to_bf16',
            'to_int8']
