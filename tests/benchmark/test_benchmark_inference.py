@@ -4,7 +4,10 @@ import torch
 
 from umt_mm.benchmark.cli import build_parser
 from umt_mm.benchmark.inference import (
+    DEFAULT_PATHS,
+    EXPORTED_PATHS,
     INFERENCE_PATHS,
+    available_paths,
     cpu_info,
     format_inference_report,
     forward_flops,
@@ -96,6 +99,31 @@ def test_cli_flags():
     assert args.inference and args.compile and args.inference_threads == 1
     args = build_parser().parse_args([])
     assert not args.inference and args.inference_batches == '1' and not args.compile
+    assert args.inference_paths is None
+
+
+def test_paths_name_a_precision_and_a_backend(monkeypatch):
+    from umt_mm.apis import exported_backends
+    from umt_mm.benchmark.inference import path_spec
+    assert path_spec('int8') == ('int8', 'eager')
+    assert path_spec('compile') == ('fp32', 'compile')
+    assert path_spec('openvino-bf16') == ('bf16', 'openvino')
+    with pytest.raises(ValueError, match="inference path 'openvino-fp16'"):
+        path_spec('openvino-fp16')
+    assert set(INFERENCE_PATHS) == set(DEFAULT_PATHS) | {'compile'}
+    # an engine that is not installed drops its paths (and onnxruntime's int8 tool, which
+    # OpenVINO's int8 needs, drops both)
+    monkeypatch.setattr(exported_backends, 'installed', lambda name: name != 'openvino')
+    assert available_paths() == ('fp32', 'bf16', 'int8', 'onnxruntime-fp32',
+                                 'onnxruntime-int8')
+    monkeypatch.setattr(exported_backends, 'installed', lambda name: False)
+    assert available_paths() == ('fp32', 'bf16', 'int8')
+
+
+def test_cli_refuses_an_unknown_path(capsys):
+    from umt_mm.benchmark.cli import main
+    with pytest.raises(SystemExit, match='--inference-paths: unknown int4'):
+        main(['--inference', '--inference-paths', 'fp32,int4'])
 
 
 def test_reduced_form_reports_every_path_as_a_fraction_of_its_peak():
@@ -113,24 +141,31 @@ def test_reduced_form_reports_every_path_as_a_fraction_of_its_peak():
     assert results['gemm']['implied_clock_ghz']['fp32'] == pytest.approx(
         results['gemm']['peak']['fp32'] / 64)  # one core, 64 fp32 FLOP per cycle
     assert results['gemm']['shapes']['qkv'] == [64, 64, 192]  # 4 x 4 x 4 tokens, 64 channels
+    paths = available_paths()
+    exported = set(paths) & set(EXPORTED_PATHS)
     for entry in (results['recognizer']['batch1'], results['detector']):
-        assert set(entry['paths']) == set(INFERENCE_PATHS) - {'compile'}
+        assert tuple(entry['paths']) == paths
         for path, row in entry['paths'].items():
             assert set(row) == PATH_KEYS, path
             assert row['time_s'] > 0 and row['gflops'] > 0
+            assert row['cosine_to_fp32'] > 0.99
+            if path in exported:  # the engine's ops: no profiler split
+                assert row['attention_s'] is row['linears_fraction_of_peak'] is None
+                continue
             assert row['attention_s'] + row['linears_s'] + row['rest_s'] == pytest.approx(
                 row['time_s'])
-            assert row['cosine_to_fp32'] > 0.99
         assert entry['paths']['fp32']['speedup_vs_fp32'] == 1.0
     assert results['detector']['clip'] == [1, 3, 4, 64, 128]
-    fractions = dict(_fractions(results))
-    assert len(fractions) == 2 * 3 * 3  # two models, three paths, whole / linears / attention
+    fractions = {k: v for k, v in _fractions(results)
+                 if not any(f'.{p}.' in k for p in exported) or k.endswith('.fraction_of_peak')}
+    # two models; whole / linears / attention of the eager paths, whole of the exported ones
+    assert len(fractions) == 2 * (3 * 3 + len(exported))
     bad = {k: v for k, v in fractions.items()
            if not isinstance(v, float) or not 0 < v <= 1.5}
     assert not bad, bad
     assert results['features']['clips'] == 2
-    assert set(results['features']) == {'clips', 'fp32', 'bf16', 'int8'}
-    assert all(results['features'][p]['clips_per_s'] > 0 for p in ('fp32', 'bf16', 'int8'))
+    assert set(results['features']) == {'clips', *paths}
+    assert all(results['features'][p]['clips_per_s'] > 0 for p in paths)
     assert set(results['train_step']) == {'batch', 'fp32_s', 'bf16_autocast_s',
                                           'speedup_bf16_autocast', 'amp_uses_bf16_here',
                                           'amp_reason'}

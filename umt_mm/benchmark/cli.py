@@ -34,7 +34,12 @@ from .data import DATA_RECIPES, DATA_STAGES, data_benchmark, data_rows
 from .detection import detection_benchmark, detection_forward_memory
 from .device import device_benchmark
 from .export import export_benchmark
-from .inference import format_inference_report, inference_benchmark
+from .inference import (
+    DEFAULT_PATHS,
+    INFERENCE_PATHS,
+    format_inference_report,
+    inference_benchmark,
+)
 from .model import ATTENTION_VARIANTS, model_benchmark, train_step_memory
 from .pretrain import PRETRAIN_VARIANTS, pretrain_benchmark, pretrain_step_memory
 from .resources import default_shared_videos
@@ -119,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--compile', action='store_true',
                         help='for --inference: also time backend=compile (torch.compile; '
                         'compiling B/16 takes minutes on 2 cores)')
+    parser.add_argument('--inference-paths', default=None,
+                        help='for --inference: comma-separated paths of '
+                        f'{", ".join(INFERENCE_PATHS)} (fp32 always runs; default: '
+                        f'{", ".join(DEFAULT_PATHS)}, the exported ones where installed)')
     return parser
 
 
@@ -197,9 +206,16 @@ def main(argv: list[str] | None = None) -> dict:
         except ValueError:
             raise SystemExit(f'--inference-batches {args.inference_batches!r}: give '
                              "comma-separated clip counts, e.g. '1,12'") from None
+        paths = None
+        if args.inference_paths:
+            paths = tuple(p.strip() for p in args.inference_paths.split(',') if p.strip())
+            unknown = [p for p in paths if p not in INFERENCE_PATHS]
+            if unknown:
+                raise SystemExit(f'--inference-paths: unknown {", ".join(unknown)}; choose '
+                                 f'from {", ".join(INFERENCE_PATHS)}')
         results = inference_benchmark(args.arch, args.frames, args.size, args.repeats,
                                       batches, compile_=args.compile,
-                                      threads=args.inference_threads)
+                                      threads=args.inference_threads, paths=paths)
         print(format_inference_report(results))
         _write_json(results, args.json)
         return results

@@ -46,10 +46,46 @@ from .export import build_recognizer
 from .model import resolve_arch
 from .resources import recipe_file
 
-#: the inference paths: a ``prepare_inference`` precision, or ``compile`` (fp32, Inductor)
-INFERENCE_PATHS = ('fp32', 'bf16', 'int8', 'compile')
-#: the precision whose measured peak a path is compared with
-PATH_PRECISION = {'fp32': 'fp32', 'bf16': 'bf16', 'int8': 'int8', 'compile': 'fp32'}
+#: the eager inference paths: a ``prepare_inference`` precision, or ``compile`` (fp32, Inductor)
+EAGER_PATHS = ('fp32', 'bf16', 'int8', 'compile')
+#: the paths through an exported graph: ``<backend>-<precision>`` (CPU, their extras)
+EXPORTED_PATHS = ('onnxruntime-fp32', 'onnxruntime-int8', 'openvino-fp32', 'openvino-bf16',
+                  'openvino-int8')
+INFERENCE_PATHS = EAGER_PATHS + EXPORTED_PATHS
+#: what runs without being asked: the eager precisions, and the exported paths whose engine
+#: is installed (``compile`` takes minutes to compile B/16 on 2 cores: ``--compile``)
+DEFAULT_PATHS = ('fp32', 'bf16', 'int8') + EXPORTED_PATHS
+
+
+def path_spec(path: str) -> tuple[str, str]:
+    """``(precision, backend)`` of an inference path (``'openvino-int8'``: int8, openvino).
+
+    Raises:
+        ValueError: A path not in :data:`INFERENCE_PATHS`.
+    """
+    if path not in INFERENCE_PATHS:
+        raise ValueError(f'inference path {path!r}: choose from {", ".join(INFERENCE_PATHS)}')
+    if path == 'compile':
+        return 'fp32', 'compile'
+    if '-' in path:
+        backend, precision = path.split('-')
+        return precision, backend
+    return path, 'eager'
+
+
+def available_paths(paths: tuple[str, ...] = DEFAULT_PATHS) -> tuple[str, ...]:
+    """``paths`` less the exported ones whose engine (or int8 tool) is not installed."""
+    from umt_mm.apis.exported_backends import installed
+    kept = []
+    for path in paths:
+        precision, backend = path_spec(path)
+        if backend in ('onnxruntime', 'openvino') and not (
+                installed(backend) and installed('onnxruntime')):
+            continue
+        kept.append(path)
+    return tuple(kept)
+
+
 #: /proc/cpuinfo flags that decide the peaks (reported when present)
 PEAK_FLAGS = ('fma', 'avx2', 'avx512f', 'avx512_bf16', 'avx512_vnni', 'avx_vnni',
               'avx512_fp16', 'amx_tile', 'amx_bf16', 'amx_int8', 'amx_fp16')
@@ -381,8 +417,7 @@ def _prepared(model: nn.Module, path: str) -> tuple[nn.Module, str]:
     """A copy of ``model`` prepared for an inference path, and its one-line description."""
     from umt_mm.apis.precision import cpu_bf16_answer, prepare_inference
     trial = copy.deepcopy(model)
-    precision = 'fp32' if path == 'compile' else path
-    backend = 'compile' if path == 'compile' else 'eager'
+    precision, backend = path_spec(path)
     logger = logging.getLogger('umt_mm')
     level = logger.level
     logger.setLevel(logging.ERROR)  # 'bf16 requested but not faster here' is reported anyway
@@ -403,6 +438,8 @@ def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], to
         clip (torch.Tensor): The input.
         flops (dict): :func:`forward_flops` of the input.
         paths (tuple[str, ...]): Paths of :data:`INFERENCE_PATHS`; ``fp32`` comes first.
+            The exported paths (onnxruntime, OpenVINO) run ops PyTorch's profiler does not
+            see: their split is None.
         repeats (int): Alternating rounds (one warm-up call each before them).
 
     Returns:
@@ -429,6 +466,9 @@ def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], to
     from umt_mm.apis.precision import output_cosine
     shares = {}
     for path, fn in fns.items():
+        if path_spec(path)[1] in ('onnxruntime', 'openvino'):
+            shares[path] = None  # the engine's ops are not PyTorch ops: no split
+            continue
         # each group's least time over a few separately profiled calls: a stall of the
         # shared machine in one call does not shift the split
         calls = [op_group_seconds(fn) for _ in range(max(1, min(3, repeats)))]
@@ -454,10 +494,10 @@ def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], to
                        f / p for f, p in zip(rounds['fp32'], rounds[path])),
                    cosine_to_fp32=output_cosine(outputs['fp32'], outputs[path]))
         for group in OP_GROUPS:
-            row[f'{group}_s'] = seconds * shares[path][group]
+            row[f'{group}_s'] = None if shares[path] is None else seconds * shares[path][group]
         for group in ('linears', 'attention'):
             group_s = row[f'{group}_s']
-            row[f'{group}_gflops'] = flops[group] / group_s if group_s > 0 else None
+            row[f'{group}_gflops'] = flops[group] / group_s if group_s else None
         results[path] = row
     return results
 
@@ -466,7 +506,7 @@ def add_peak_fractions(rows: dict, peaks: dict) -> dict:
     """Add each path's fractions of the measured peak of its precision, in place.
 
     ``fraction_of_peak`` (the whole forward), ``linears_fraction_of_peak`` and
-    ``attention_fraction_of_peak`` (int8 runs its attention in fp32: the fp32 peak);
+    ``attention_fraction_of_peak`` (int8 paths run their attention in fp32: the fp32 peak);
     None where a group took no measurable time.
 
     Args:
@@ -477,8 +517,9 @@ def add_peak_fractions(rows: dict, peaks: dict) -> dict:
         dict: ``rows``.
     """
     for path, row in rows.items():
-        peak = peaks[PATH_PRECISION[path]]
-        attention_peak = peaks['fp32' if path == 'int8' else PATH_PRECISION[path]]
+        precision = path_spec(path)[0]
+        peak = peaks[precision]
+        attention_peak = peaks['fp32' if precision == 'int8' else precision]
         row['fraction_of_peak'] = row['gflops'] / peak
         for group, group_peak in (('linears', peak), ('attention', attention_peak)):
             gflops = row[f'{group}_gflops']
@@ -500,9 +541,9 @@ def _backbone_forward(model: nn.Module, clip: torch.Tensor) -> torch.Tensor:
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
-def feature_throughput(arch: str | dict, frames: int, size: int, precisions: tuple[str, ...],
+def feature_throughput(arch: str | dict, frames: int, size: int, paths: tuple[str, ...],
                        repeats: int = 2, video_seconds: int = 2) -> dict:
-    """Clips/s of :func:`umt_mm.apis.extract_features` per precision on a generated video.
+    """Clips/s of :func:`umt_mm.apis.extract_features` per inference path on a generated video.
 
     One-second windows of a generated Kinetics-like video (30 fps), the UMT test view
     (short side ``size``, centre crop), decoding included; alternating rounds after one
@@ -512,12 +553,12 @@ def feature_throughput(arch: str | dict, frames: int, size: int, precisions: tup
         arch (str | dict): Backbone arch. Defaults to the recognizer's.
         frames (int): Frames per window.
         size (int): Crop side.
-        precisions (tuple[str, ...]): Precisions (fp32, bf16, int8).
+        paths (tuple[str, ...]): Inference paths (:data:`INFERENCE_PATHS`; fp32 first).
         repeats (int): Rounds. Defaults to 2.
         video_seconds (int): Length of the video (= windows). Defaults to 2.
 
     Returns:
-        dict: ``clips`` (windows per call) and per precision ``{clips_per_s, speedup_vs_fp32,
+        dict: ``clips`` (windows per call) and per path ``{clips_per_s, speedup_vs_fp32,
         cosine_to_fp32}``.
     """
     from umt_mm.apis import extract_features
@@ -526,9 +567,9 @@ def feature_throughput(arch: str | dict, frames: int, size: int, precisions: tup
     base = build_recognizer(arch, frames, size)
     pipeline = default_test_pipeline(frames, size)
     models = {}
-    for precision in precisions:
-        models[precision], _ = _prepared(base, precision)
-        models[precision].cfg = base.cfg
+    for path in paths:
+        models[path], _ = _prepared(base, path)
+        models[path].cfg = base.cfg
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / 'clip.mp4'
         write_kinetics_like_video(video, num_frames=30 * video_seconds, fps=30,
@@ -610,7 +651,8 @@ def inference_benchmark(arch: str = 'base', frames: int = 8, size: int = 224,
                         repeats: int = 5, batches: tuple[int, ...] = (1, ),
                         compile_: bool = False, detection: bool = True,
                         features: bool = True, train: bool = True,
-                        threads: int | None = None) -> dict:
+                        threads: int | None = None,
+                        paths: tuple[str, ...] | None = None) -> dict:
     """The ``--inference`` measurements (see the module docstring).
 
     Args:
@@ -629,6 +671,9 @@ def inference_benchmark(arch: str = 'base', frames: int = 8, size: int = 224,
         train (bool): Time the fp32 / bf16-autocast finetuning step. Defaults to True.
         threads (int, optional): Intra-op threads for the run (restored after it); the
             paper peaks count ``min(cores, threads)`` cores. Defaults to None (torch's).
+        paths (tuple[str, ...], optional): Inference paths (:data:`INFERENCE_PATHS`; fp32
+            always runs, as the baseline). Defaults to None: :data:`DEFAULT_PATHS` whose
+            engines are installed.
 
     Returns:
         dict: ``cpu`` (:func:`cpu_info`), ``paper_peak`` (:func:`paper_peaks`),
@@ -643,20 +688,24 @@ def inference_benchmark(arch: str = 'base', frames: int = 8, size: int = 224,
     """
     if threads is not None and threads < 1:
         raise ValueError(f'threads must be >= 1, got {threads}')
+    paths = available_paths() if paths is None else tuple(paths)
+    for path in paths:
+        path_spec(path)  # a clear error before minutes of measuring
+    paths = ('fp32', ) + tuple(p for p in paths if p not in ('fp32', 'compile')) + (
+        ('compile', ) if compile_ or 'compile' in paths else ())
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return _inference_benchmark(arch, frames, size, repeats, batches, compile_,
+        return _inference_benchmark(arch, frames, size, repeats, batches, paths,
                                     detection, features, train)
     finally:
         torch.set_num_threads(previous)
 
 
-def _inference_benchmark(arch, frames, size, repeats, batches, compile_, detection, features,
+def _inference_benchmark(arch, frames, size, repeats, batches, paths, detection, features,
                          train) -> dict:
     from umt_mm.apis.precision import cpu_bf16_answer
-    paths = ('fp32', 'bf16', 'int8') + (('compile', ) if compile_ else ())
     info = cpu_info()
     results: dict = {'cpu': info, 'paper_peak': paper_peaks(
         info['flags'], min(info['cores'], info['threads']), info['clock_ghz'])}
@@ -712,8 +761,8 @@ def _inference_benchmark(arch, frames, size, repeats, batches, compile_, detecti
             add_peak_fractions(entry['paths'], gemm['peak'])
     if features:
         _progress('feature extraction')
-        results['features'] = feature_throughput(arch, frames, size, ('fp32', 'bf16', 'int8'),
-                                                 max(1, repeats // 2))
+        results['features'] = feature_throughput(
+            arch, frames, size, tuple(p for p in paths if p != 'compile'), max(1, repeats // 2))
     if train:
         _progress('finetuning step, fp32 vs bf16 autocast')
         results['train_step'] = train_step_amp(arch, frames, size,
@@ -734,8 +783,9 @@ def _path_table(paths: dict) -> list[str]:
         lines.append(
             f"| {path} | {r['time_s']:.3f} | {r['gflops']:.1f} | "
             f"{r['fraction_of_peak']:.0%} | {r['speedup_vs_fp32']:.2f}x | "
-            f"{r['cosine_to_fp32']:.5f} | {r['attention_s']:.3f} | {r['linears_s']:.3f} | "
-            f"{r['rest_s']:.3f} | {_num(r['linears_fraction_of_peak'], '.0%')} | "
+            f"{r['cosine_to_fp32']:.5f} | {_num(r['attention_s'], '.3f')} | "
+            f"{_num(r['linears_s'], '.3f')} | {_num(r['rest_s'], '.3f')} | "
+            f"{_num(r['linears_fraction_of_peak'], '.0%')} | "
             f"{_num(r['attention_fraction_of_peak'], '.0%')} |")
     return lines
 
@@ -790,7 +840,7 @@ def format_inference_report(results: dict) -> str:
     if 'features' in results:
         feats = results['features']
         lines += ['', f"Feature extraction, {feats['clips']} one-second windows per call:", '',
-                  '| precision | clips/s | vs fp32 | cosine to fp32 |', '|---|---|---|---|']
+                  '| path | clips/s | vs fp32 | cosine to fp32 |', '|---|---|---|---|']
         for p, r in feats.items():
             if isinstance(r, dict):
                 lines.append(f"| {p} | {r['clips_per_s']:.3f} | {r['speedup_vs_fp32']:.2f}x | "
