@@ -2,9 +2,10 @@
 
 ``tests/fixtures/quickstart_motion8.pth`` is the quickstart recipe trained on the generated
 motion set (how it was made: tests/fixtures/README.md). On held-out clips generated here
-(another seed than its training set) and the recipe's test protocol (2 clips x 3 crops), bf16,
-int8 and auto must predict the fp32 class on at least 98 % of the clips, with a top-1 within
-one clip of fp32 (bf16) or two clips (int8).
+(another seed than its training set) and the recipe's test protocol (2 clips x 3 crops),
+bf16, int8 and auto, eager and through the onnxruntime / OpenVINO backends, must predict
+the fp32 class on at least 98 % of the clips, with a top-1 within one clip of fp32 (bf16)
+or two clips (int8).
 """
 import copy
 
@@ -81,12 +82,19 @@ def test_the_fixture_is_a_trained_model(fp32_predictions, held_out):
     assert (fp32_predictions == labels).mean() >= 0.7
 
 
-@pytest.mark.parametrize('precision', ['bf16', 'int8', 'auto'])
-def test_every_precision_predicts_as_fp32(precision, fp32_model, fp32_predictions, held_out):
+@pytest.mark.parametrize('precision,backend', [
+    ('bf16', 'eager'), ('int8', 'eager'), ('auto', 'eager'), ('int8', 'onnxruntime'),
+    ('bf16', 'openvino'), ('int8', 'openvino')])
+def test_every_precision_predicts_as_fp32(precision, backend, fp32_model, fp32_predictions,
+                                          held_out):
     from umt_mm.apis import prepare_inference
+    if backend != 'eager':
+        pytest.importorskip(backend, reason=f'{backend} is not installed')
     packed, labels = held_out
     model = copy.deepcopy(fp32_model)
-    choice = prepare_inference(model, precision)
+    # openvino int8: calibrated on the first batch of held-out clips of each shape
+    choice = prepare_inference(model, precision, backend)
+    assert choice.backend == backend
     assert choice.precision in ('fp32', 'bf16', 'int8')
     predictions = predict(model, packed)
     agreement = (predictions == fp32_predictions).mean()
