@@ -124,6 +124,18 @@ def test_cli_refuses_an_unknown_path(capsys):
     from umt_mm.benchmark.cli import main
     with pytest.raises(SystemExit, match='--inference-paths: unknown int4'):
         main(['--inference', '--inference-paths', 'fp32,int4'])
+    with pytest.raises(SystemExit, match='--inference-parts: unknown trains'):
+        main(['--inference', '--inference-parts', 'detector,trains'])
+
+
+def test_cli_runs_only_the_parts_and_paths_asked(capsys):
+    from umt_mm.benchmark.cli import main
+    results = main(['--inference', '--arch', 'tiny', '--frames', '4', '--size', '32',
+                    '--repeats', '1', '--inference-parts', 'none',
+                    '--inference-paths', 'int8'])
+    assert 'detector' not in results and 'features' not in results
+    assert 'train_step' not in results
+    assert tuple(results['recognizer']['batch1']['paths']) == ('fp32', 'int8')
 
 
 def test_reduced_form_reports_every_path_as_a_fraction_of_its_peak():

@@ -124,11 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--compile', action='store_true',
                         help='for --inference: also time backend=compile (torch.compile; '
                         'compiling B/16 takes minutes on 2 cores)')
+    parser.add_argument('--inference-parts', default='detector,features,train',
+                        help='for --inference: what runs beside the GEMM peaks and the '
+                        "recognizer, comma-separated of detector, features, train, or 'none' "
+                        "(default: all three)")
     parser.add_argument('--inference-paths', default=None,
                         help='for --inference: comma-separated paths of '
                         f'{", ".join(INFERENCE_PATHS)} (fp32 always runs; default: '
                         f'{", ".join(DEFAULT_PATHS)}, the exported ones where installed)')
     return parser
+
+
+#: the optional parts of --inference
+INFERENCE_PARTS = {'detector', 'features', 'train'}
 
 
 def format_table(title: str, results: dict) -> str:
@@ -213,8 +221,15 @@ def main(argv: list[str] | None = None) -> dict:
             if unknown:
                 raise SystemExit(f'--inference-paths: unknown {", ".join(unknown)}; choose '
                                  f'from {", ".join(INFERENCE_PATHS)}')
+        parts = {p.strip() for p in args.inference_parts.split(',') if p.strip()} - {'none'}
+        unknown_parts = sorted(parts - INFERENCE_PARTS)
+        if unknown_parts:
+            raise SystemExit(f'--inference-parts: unknown {", ".join(unknown_parts)}; choose '
+                             f'from {", ".join(sorted(INFERENCE_PARTS))} or none')
         results = inference_benchmark(args.arch, args.frames, args.size, args.repeats,
                                       batches, compile_=args.compile,
+                                      detection='detector' in parts,
+                                      features='features' in parts, train='train' in parts,
                                       threads=args.inference_threads, paths=paths)
         print(format_inference_report(results))
         _write_json(results, args.json)
