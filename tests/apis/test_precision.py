@@ -327,3 +327,40 @@ def test_static_int8_calibration_clips_must_match_the_input():
     assert len(wrapper.calibration_clips(torch.zeros(2, 3, 4, 32, 32))) == 1
     with pytest.raises(ValueError, match='do not match the input'):
         wrapper.calibration_clips(torch.zeros(1, 3, 4, 32, 64))
+
+
+def test_calibration_ranges_are_the_min_max_of_the_quantized_inputs(tmp_path):
+    """The ranges static int8 uses: per weight MatMul input, the min / max over every
+    calibration clip, the same whether the tensors fit one pass or take one pass each."""
+    pytest.importorskip('onnxruntime', reason='the deploy extra is not installed')
+    import onnx
+
+    from umt_mm.apis.exported_backends import (
+        ExportedBackbone,
+        calibration_ranges,
+        quantized_inputs,
+    )
+    model = _model()
+    clips = [probe_inputs(model, batch=1, seed=seed) for seed in (1, 2)]
+    wrapper = ExportedBackbone(model.backbone)
+    path = wrapper.export(clips[0])
+    tensors, weighted, products = quantized_inputs(onnx.load(path).graph)
+    # per block: qkv, proj, fc1, fc2 carry weights; q @ k and attention @ v do not
+    depth = len(model.backbone.blocks)
+    assert len(weighted) == 4 * depth and len(products) == 2 * depth
+    feeds = [c.numpy() for c in clips]
+    ranges = calibration_ranges(path, feeds)
+    assert set(ranges) == set(tensors)
+    assert calibration_ranges(path, feeds, budget=1) == ranges  # one tensor per pass
+    seen = []
+    # the first quantized input: block 0's qkv reads its first norm's output
+    hook = model.backbone.blocks[0].norm1.register_forward_hook(
+        lambda module, args, out: seen.append(out))
+    with torch.no_grad():
+        for clip in clips:
+            model.backbone(clip)
+    hook.remove()
+    first = torch.cat(seen)
+    low, high = ranges[tensors[0]]
+    assert low == pytest.approx(float(first.min()), abs=1e-5)
+    assert high == pytest.approx(float(first.max()), abs=1e-5)

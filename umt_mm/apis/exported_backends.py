@@ -42,55 +42,154 @@ def _quiet_root_logger():
         root.setLevel(level)
 
 
+#: bytes of calibrated tensors one calibration pass may hold (the passes split the tensors)
+CALIBRATION_BUDGET = 1 << 30
+
+
+def quantized_inputs(graph) -> tuple[list[str], list[str], list[str]]:
+    """The layers static int8 quantizes, and what it keeps in float.
+
+    Args:
+        graph (onnx.GraphProto): The exported backbone.
+
+    Returns:
+        tuple[list[str], list[str], list[str]]: The activation tensors read by the weight
+        ``MatMul`` / ``Gemm`` nodes (their ranges are calibrated), those nodes' names, and
+        the names of the ``MatMul`` nodes between two activations (the attention products,
+        kept in float).
+    """
+    constants = {init.name for init in graph.initializer}
+    tensors, weighted, products = [], [], []
+    for node in graph.node:
+        if node.op_type not in ('MatMul', 'Gemm'):
+            continue
+        if not set(node.input) & constants:
+            products.append(node.name)
+            continue
+        weighted.append(node.name)
+        tensors += [t for t in node.input if t and t not in constants and t not in tensors]
+    return tensors, weighted, products
+
+
+def calibration_ranges(source: str, calibration: list[np.ndarray], input_name: str = 'video',
+                       threads: int | None = None,
+                       budget: int = CALIBRATION_BUDGET) -> dict[str, tuple[float, float]]:
+    """Min / max of every tensor static int8 quantizes, over the calibration clips.
+
+    The fp32 graph is run by onnxruntime (no graph optimisation) with those tensors as extra
+    outputs, as many per pass as fit in ``budget`` bytes (shapes from ONNX shape inference;
+    a tensor of unknown shape counts as the whole budget),
+    so a 12-view batch or an AVA frame does not hold every activation of the model at once.
+
+    Args:
+        source (str): The fp32 ONNX file.
+        calibration (list[np.ndarray]): Clips in the export's input shape.
+        input_name (str): The graph's input. Defaults to 'video'.
+        threads (int, optional): onnxruntime's intra-op threads. Defaults to None.
+        budget (int): Bytes of calibrated tensors per pass. Defaults to
+            :data:`CALIBRATION_BUDGET`.
+
+    Returns:
+        dict[str, tuple[float, float]]: ``{tensor: (min, max)}``.
+    """
+    import onnx
+    import onnxruntime as ort
+    model = onnx.load(source)
+    tensors = quantized_inputs(model.graph)[0]
+    # data propagation resolves the shapes the blocks' reshapes compute
+    inferred = onnx.shape_inference.infer_shapes(model, data_prop=True).graph
+    sizes = {}
+    for info in [*inferred.value_info, *inferred.input, *inferred.output]:
+        dims = [d.dim_value for d in info.type.tensor_type.shape.dim]
+        sizes[info.name] = 4 * int(np.prod(dims)) if dims and all(dims) else budget
+    passes, current, used = [], [], 0
+    for name in tensors:
+        if name == input_name:
+            continue
+        if current and used + sizes.get(name, budget) > budget:
+            passes.append(current)
+            current, used = [], 0
+        current.append(name)
+        used += sizes.get(name, budget)
+    passes += [current] if current else []
+    ranges: dict[str, tuple[float, float]] = {}
+
+    def update(name: str, value: np.ndarray) -> None:
+        low, high = float(value.min()), float(value.max())
+        old = ranges.get(name, (low, high))
+        ranges[name] = (min(old[0], low), max(old[1], high))
+
+    if input_name in tensors:
+        for clip in calibration:
+            update(input_name, clip)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    for names in passes:
+        del model.graph.output[1:]
+        model.graph.output.extend(onnx.helper.make_tensor_value_info(
+            name, onnx.TensorProto.FLOAT, None) for name in names)
+        session = ort.InferenceSession(model.SerializeToString(), options,
+                                       providers=['CPUExecutionProvider'])
+        for clip in calibration:
+            for name, value in zip(names, session.run(names, {input_name: clip})):
+                update(name, value)
+        del session
+    return ranges
+
+
 def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray],
-                         input_name: str = 'video') -> None:
+                         input_name: str = 'video', threads: int | None = None) -> None:
     """Static int8 quantization of an exported backbone, calibrated on real clips.
 
-    onnxruntime's ``quantize_static`` writes a QDQ graph: weights int8 per output channel,
-    activations uint8 per tensor with ranges from the min / max seen over ``calibration``.
-    Kept in float, because they lose accuracy or gain nothing: the attention products
-    (both operands are activations whose range varies per clip), the
-    patch embedding (a ``Conv`` on the normalised pixels), the norms, GELU and softmax.
+    onnxruntime's ``quantize_static`` writes a QDQ graph: the weights of every ``MatMul`` /
+    ``Gemm`` with a weight (the blocks' qkv, proj, fc1, fc2) int8 per output channel, their
+    input activations uint8 per tensor with the min / max seen over ``calibration``
+    (:func:`calibration_ranges`); their outputs stay float. Kept in float, because they lose
+    accuracy or gain nothing: the attention products (both operands are activations whose
+    range varies per clip), the patch embedding (a ``Conv`` on the normalised pixels), the
+    norms, GELU and softmax.
 
     Args:
         source (str): The fp32 ONNX file.
         target (str): The quantized ONNX file to write.
         calibration (list[np.ndarray]): Clips ``(B, C, T, H, W)`` in the export's shape.
         input_name (str): The graph's input. Defaults to 'video'.
+        threads (int, optional): onnxruntime's intra-op threads while calibrating.
+            Defaults to None.
 
     Raises:
-        ValueError: No calibration clip.
+        ValueError: No calibration clip, or an onnxruntime without calibration caches.
     """
     if not calibration:
         raise ValueError('static int8 quantization needs at least one calibration clip')
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    class _Clips(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._feeds = iter([{input_name: clip} for clip in calibration])
-
-        def get_next(self):
-            return next(self._feeds, None)
+    import inspect
+    from pathlib import Path
 
     import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    if 'calibration_cache_path' not in inspect.signature(quantize_static).parameters:
+        import onnxruntime
+        raise ValueError(f'onnxruntime {onnxruntime.__version__} cannot quantize from computed '
+                         'ranges: pip install -U onnxruntime')
+    from onnxruntime.quantization.calibrate import TensorsData, save_tensors_data
     graph = onnx.load(source, load_external_data=False).graph
-    constants = {init.name for init in graph.initializer}
-    # QDQ mode ignores onnxruntime's MatMulConstBOnly: name the activation products
-    products = [node.name for node in graph.node
-                if node.op_type == 'MatMul' and not set(node.input) & constants]
+    _, weighted, _ = quantized_inputs(graph)
+    ranges = calibration_ranges(source, calibration, input_name, threads)
+    cache = Path(target).with_suffix('.ranges.json')
+    save_tensors_data(TensorsData(CalibrationMethod.MinMax, {
+        name: (np.array(low, dtype=np.float32), np.array(high, dtype=np.float32))
+        for name, (low, high) in ranges.items()}), cache)
     with _quiet_root_logger(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        quantize_static(source, target, _Clips(), quant_format=QuantFormat.QDQ,
+        quantize_static(source, target, None, quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, op_types_to_quantize=['MatMul', 'Gemm'],
+                        weight_type=QuantType.QInt8, nodes_to_quantize=weighted,
+                        op_types_to_quantize=['MatMul', 'Gemm'],
                         calibrate_method=CalibrationMethod.MinMax,
-                        nodes_to_exclude=products)
+                        calibration_cache_path=cache,
+                        extra_options={'OpTypesToExcludeOutputQuantization': ['MatMul', 'Gemm']})
 
 
 class ExportedBackbone(nn.Module):
@@ -196,7 +295,8 @@ class OpenVinoBackbone(ExportedBackbone):
         import openvino as ov
         if self.precision == 'int8':
             quantized = path.replace('.onnx', '.int8.onnx')
-            quantize_static_int8(path, quantized, self.calibration_clips(x))
+            quantize_static_int8(path, quantized, self.calibration_clips(x),
+                                 threads=self.threads)
             path = quantized
         compiled = ov.Core().compile_model(path, 'CPU', {
             'INFERENCE_PRECISION_HINT': OPENVINO_PRECISION[self.precision],
@@ -211,5 +311,5 @@ def installed(engine: str) -> bool:
     return importlib.util.find_spec(engine) is not None
 
 
-__all__ = ['ExportedBackbone', 'OnnxRuntimeBackbone', 'OpenVinoBackbone', 'installed',
-           'quantize_static_int8']
+__all__ = ['ExportedBackbone', 'OnnxRuntimeBackbone', 'OpenVinoBackbone', 'calibration_ranges',
+           'installed', 'quantize_static_int8', 'quantized_inputs']
