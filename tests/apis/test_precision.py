@@ -364,3 +364,30 @@ def test_calibration_ranges_are_the_min_max_of_the_quantized_inputs(tmp_path):
     low, high = ranges[tensors[0]]
     assert low == pytest.approx(float(first.min()), abs=1e-5)
     assert high == pytest.approx(float(first.max()), abs=1e-5)
+
+
+#: the official UMT-B/16 K400 release (``b16_ptk710_ftk710_ftk400_f8_res224.pth``), given by
+#: path; unconverted (converted in memory) or converted by tools/convert_umt_checkpoint.py
+OFFICIAL_K400_B16 = 'UMT_MM_K400_B16_CHECKPOINT'
+
+
+@pytest.mark.slow
+def test_official_k400_b16_keeps_its_logits_in_every_path(shared_data):
+    """The official K400 B/16 weights on the real sample videos: every precision and
+    engine passes its gate (about 5 min on an idle 2-core CPU)."""
+    import os
+
+    from umt_mm.apis import model_loading
+    from umt_mm.converters.checkpoint_layouts import detect_layout
+    path = os.environ.get(OFFICIAL_K400_B16)
+    if not path or not os.path.isfile(path):
+        pytest.skip(f'set {OFFICIAL_K400_B16} to the official b16_ptk710_ftk710_ftk400_f8_'
+                    'res224.pth (or its conversion) to run this gate')
+    model = _model(K400_B16)
+    official = detect_layout(model_loading.read_state_dict(path)).name == 'official_finetune'
+    model_loading.load_checkpoint_strictly(model, path,
+                                           convert_kind='finetune' if official else None)
+    clips = torch.cat([_sample_clip(shared_data / 'videos' / name) for name in VIDEOS])
+    calibration = torch.cat([_sample_clip(shared_data / 'videos' / name)
+                             for name in CALIBRATION_VIDEOS])
+    _check_gates(model, clips, calibration)

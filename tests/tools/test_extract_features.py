@@ -247,3 +247,24 @@ def test_precision_is_recorded_and_a_change_recomputes(tiny_checkpoint, video_fo
     assert cosine > 0.99
     with pytest.raises(SystemExit):
         extract.parse_args(base + ['--precision', 'fp16'])
+
+
+def test_openvino_int8_features_calibrate_on_the_first_clips(tiny_checkpoint, video_folder,
+                                                             tmp_path, capsys):
+    """The OpenVINO backend through the tool: int8 calibrated on the first windows it sees,
+    recorded as such, close to fp32."""
+    pytest.importorskip('openvino', reason='the openvino extra is not installed')
+    out = tmp_path / 'out'
+    base = [str(QUICKSTART), str(tiny_checkpoint), str(video_folder), str(out), '--device',
+            'cpu', '--window', '1']
+    assert extract.main(base + ['--precision', 'fp32']) == 0
+    fp32 = np.load(out / 'part_0.npy')
+    capsys.readouterr()
+    assert extract.main(base + ['--precision', 'int8', '--backend', 'openvino']) == 0
+    assert 'precision int8 (as asked), backend openvino' in capsys.readouterr().out
+    meta = json.loads((out / 'part_0.json').read_text())
+    assert (meta['options']['precision'], meta['options']['backend']) == ('int8', 'openvino')
+    int8 = np.load(out / 'part_0.npy')
+    assert int8.shape == fp32.shape
+    cosine = (fp32 * int8).sum() / np.linalg.norm(fp32) / np.linalg.norm(int8)
+    assert cosine > 0.99
