@@ -315,6 +315,11 @@ def test_exported_backends_without_their_package_fail_clearly(monkeypatch):
     for backend, extra in (('onnxruntime', 'deploy'), ('openvino', 'openvino')):
         with pytest.raises(ValueError, match=rf'needs {backend} \(pip install -e \.\[{extra}\]'):
             prepare_inference(_model(), 'fp32', backend)
+    # OpenVINO installed, onnxruntime (its int8 quantizer) not
+    monkeypatch.setattr(exported_backends, 'installed', lambda package: package != 'onnxruntime')
+    with pytest.raises(ValueError, match=r'openvino backend in int8 needs onnxruntime \(pip '
+                       r'install -e \.\[openvino\]'):
+        prepare_inference(_model(), 'int8', 'openvino')
 
 
 def test_static_int8_calibration_clips_must_match_the_input():

@@ -222,14 +222,17 @@ def _to_exported(model: nn.Module, backend: str, precision: str, device: torch.d
                  threads: int, calibration: torch.Tensor | None, gate_input,
                  bf16_support) -> PrecisionChoice:
     """Replace the backbone by one run from an ONNX export (onnxruntime or OpenVINO)."""
-    from .exported_backends import OnnxRuntimeBackbone, OpenVinoBackbone, installed
+    from .exported_backends import installed
     if device.type != 'cpu':
         raise ValueError(f'the {backend} backend runs on the CPU; use eager or compile on a GPU')
     extra = 'deploy' if backend == 'onnxruntime' else 'openvino'
-    for package in ('onnxruntime', ) + ((backend, ) if backend == 'openvino' else ()):
-        if not installed(package) and (package == backend or precision == 'int8'):
-            raise ValueError(f'the {backend} backend{" in int8" if package != backend else ""}'
-                             f' needs {package} (pip install -e .[{extra}])')
+    # OpenVINO's int8 quantizes with onnxruntime's tool (in the openvino extra too)
+    needed = (backend, 'onnx') + (('onnxruntime', ) if precision == 'int8' else ())
+    for package in needed:
+        if not installed(package):
+            what = f'the {backend} backend' + (
+                ' in int8' if package == 'onnxruntime' != backend else '')
+            raise ValueError(f'{what} needs {package} (pip install -e .[{extra}])')
     backbone = _backbone(model)
     if backend == 'onnxruntime':
         if precision == 'bf16':
