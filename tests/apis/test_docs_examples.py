@@ -59,6 +59,7 @@ def test_every_python_block_runs(docs_folder, capsys):
     assert '--kind finetune' in printed
     assert '[(0, 30), (20, 50), (40, 70), (60, 90), (70, 100)]' in printed
     assert 'written with other options (window: 1.0 -> 2.0' in printed
+    assert 'precision int8 (as asked), backend openvino' in printed
     assert (docs_folder / 'features/demo.npy').is_file()
 
 

@@ -204,7 +204,7 @@ class ExportedBackbone(nn.Module):
         precision (str): The precision the engine runs. Defaults to 'fp32'.
         threads (int, optional): The engine's intra-op threads. Defaults to None (torch's).
         calibration (torch.Tensor, optional): Clips ``(N, C, T, H, W)`` that static int8
-            quantization calibrates on (one call per clip, in the export's batch). Defaults
+            quantization calibrates on, run in groups of the input's batch size. Defaults
             to None: the first input of each shape calibrates its own export.
     """
 
