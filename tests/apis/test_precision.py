@@ -1,5 +1,6 @@
 """Inference precision and backend options: what auto decides, dtypes, accuracy gates."""
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -282,8 +283,7 @@ def test_openvino_backend_fp32_bf16_and_calibrated_int8():
             torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
         else:
             assert output_cosine(expected, out) >= minimum
-    quantized = onnx.load(next(p for p in __import__('glob').glob(
-        f'{model.backbone._dir.name}/*.int8.onnx')))
+    quantized = onnx.load(next(Path(model.backbone._dir.name).glob('*.int8.onnx')))
     ops = [node.op_type for node in quantized.graph.node]
     assert ops.count('DequantizeLinear') > 0
     # every quantized MatMul has a constant (weight) operand; the attention products and
