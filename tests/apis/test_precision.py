@@ -396,3 +396,19 @@ def test_official_k400_b16_keeps_its_logits_in_every_path(shared_data):
     calibration = torch.cat([_sample_clip(shared_data / 'videos' / name)
                              for name in CALIBRATION_VIDEOS])
     _check_gates(model, clips, calibration)
+
+
+def test_openvino_models_share_one_core_that_outlives_them():
+    """A Core destroyed before its compiled models corrupted the heap later in the process
+    (seen as a crash in a forked data loader): every model is compiled by one Core that
+    lives as long as the process, and each request's closure holds its compiled model."""
+    pytest.importorskip('openvino', reason='the openvino extra is not installed')
+    from umt_mm.apis.exported_backends import openvino_core
+    assert openvino_core() is openvino_core()
+    model = _model()
+    clip = probe_inputs(model)
+    prepare_inference(model, 'fp32', 'openvino')
+    with torch.no_grad():
+        model.backbone(clip)
+    (run, ) = model.backbone._sessions.values()
+    assert type(run.__defaults__[0]).__name__ == 'CompiledModel'

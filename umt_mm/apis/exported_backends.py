@@ -15,6 +15,7 @@ sees one shape per frame size), into a temporary folder that lives as long as th
 """
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 import warnings
@@ -292,17 +293,27 @@ class OpenVinoBackbone(ExportedBackbone):
     engine = 'openvino'
 
     def _compile(self, path: str, x: torch.Tensor):
-        import openvino as ov
         if self.precision == 'int8':
             quantized = path.replace('.onnx', '.int8.onnx')
             quantize_static_int8(path, quantized, self.calibration_clips(x),
                                  threads=self.threads)
             path = quantized
-        compiled = ov.Core().compile_model(path, 'CPU', {
+        compiled = openvino_core().compile_model(path, 'CPU', {
             'INFERENCE_PRECISION_HINT': OPENVINO_PRECISION[self.precision],
             'INFERENCE_NUM_THREADS': int(self.threads), 'PERFORMANCE_HINT': 'LATENCY'})
         request = compiled.create_infer_request()
-        return lambda clip: np.array(request.infer({0: clip})[0], dtype=np.float32, copy=True)
+
+        def run(clip: np.ndarray, compiled=compiled) -> np.ndarray:
+            # the closure holds the compiled model as long as its request
+            return np.array(request.infer({0: clip})[0], dtype=np.float32, copy=True)
+        return run
+
+
+@functools.cache
+def openvino_core():
+    """The process's one ``openvino.Core``: it outlives every model compiled by it."""
+    import openvino as ov
+    return ov.Core()
 
 
 def installed(engine: str) -> bool:
