@@ -10,7 +10,8 @@
   activation quantization included) and ``torch._int_mm`` (the bare int8 x int8 -> int32
   kernel); the int8 peak is the faster of the two;
 * every inference path of :func:`umt_mm.apis.precision.prepare_inference` (fp32 eager, bf16,
-  int8, and ``torch.compile`` when asked) on the K400 UMT recognizer (batch 1, and the test
+  int8, ``torch.compile`` when asked, and the onnxruntime / OpenVINO paths of
+  :data:`EXPORTED_PATHS` where installed) on the K400 UMT recognizer (batch 1, and the test
   protocol's 12 views when asked) and on the AVA detector's backbone (8 x 256 x 464 frames,
   batch 1): median time over alternating rounds, GFLOP/s (FLOPs counted analytically by
   :func:`forward_flops`), the fraction of the measured peak of its precision, the speed-up
@@ -19,7 +20,7 @@
   ``torch.profiler`` CPU op tree of one forward, each op charged to its outermost
   attention / linear ancestor);
 * feature-extraction throughput (clips/s of :func:`umt_mm.apis.extract_features` on a
-  generated video) per precision;
+  generated video) per path;
 * one finetuning step (forward, cross-entropy, backward) in fp32 and under bf16 autocast,
   what ``tools/train.py --amp`` would run on this CPU.
 """
@@ -78,7 +79,7 @@ def available_paths(paths: tuple[str, ...] = DEFAULT_PATHS) -> tuple[str, ...]:
     from umt_mm.apis.exported_backends import installed
     kept = []
     for path in paths:
-        precision, backend = path_spec(path)
+        backend = path_spec(path)[1]
         if backend in ('onnxruntime', 'openvino') and not (
                 installed(backend) and installed('onnxruntime')):
             continue
