@@ -17,8 +17,8 @@ How: (1) ``pip install --dry-run --ignore-installed --report`` resolves the requ
 each pip command of ``tools/setup_env.sh`` on its own (:func:`bundle_requirements`: the
 build requirements ``setuptools>=77,<82``, ``wheel``, ``ninja``; torch; the OpenMMLab stack
 with mmcv 2.1.0's runtime requirements and openmim; umt_mm's ``install_requires`` with its
-``tests`` / ``deploy`` / ``openvino`` extras); (2) every resolved distribution is downloaded with
-``--no-deps``: as a wheel for the target (``--only-binary=:all: --python-version
+``tests`` / ``deploy`` / ``openvino`` extras); (2) every resolved distribution is downloaded
+with ``--no-deps``: as a wheel for the target (``--only-binary=:all: --python-version
 --platform``) when the resolution found a wheel, as an sdist otherwise (a few of openmim's
 dependencies have none), and mmcv 2.1.0 as its sdist (PyPI has no wheel; ``make setup``
 builds it, or takes a wheel from ``<folder>/mmcv/<cache key>/``); (3) the bundle is checked:
@@ -98,8 +98,8 @@ def bundle_requirements(setup_cfg: Path = ROOT / 'setup.cfg',
     Returns:
         list[list[str]]: The build requirements; torch; the OpenMMLab stack with openmim
         (mmcv's requirements in place of mmcv, whose sdist is fetched on its own); umt_mm's
-        requirements with its ``tests``, ``deploy`` and ``openvino`` extras (mmcv's in place of mmcv); the
-        last two with the torch pin.
+        requirements with its ``tests``, ``deploy`` and ``openvino`` extras (mmcv's in place
+        of mmcv); the last two with the torch pin.
     """
     parser = configparser.ConfigParser()
     parser.read(setup_cfg)
