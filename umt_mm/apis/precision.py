@@ -245,28 +245,49 @@ def _to_exported(model: nn.Module, backend: str, precision: str, device: torch.d
         return PrecisionChoice(precision, resolved, backend, model.backbone.threads, reason)
     choice = PrecisionChoice(precision, precision, backend, threads, 'as asked')
     if precision == 'bf16':
-        preferred, why = _bf16_preferred(device, bf16_support)
-        if not preferred:
-            choice.warnings.append(f'bf16 requested but not faster here: {why}')
-            logging.getLogger('umt_mm').warning('bf16 requested but not faster here: %s', why)
+        _warn_unless_bf16_preferred(choice, device, bf16_support)
     elif precision == 'auto':
-        preferred, why = _bf16_preferred(device, bf16_support)
-        choice.precision, choice.reason = 'fp32', f'auto: {why}'
-        if preferred:
-            clip = probe_inputs(model) if gate_input is None else gate_input
-            trial = OpenVinoBackbone(backbone, 'bf16', threads, calibration)
-            with torch.no_grad():
-                cosine = output_cosine(backbone(clip).float(), trial(clip))
-            choice.gate_cosine = cosine
-            if cosine >= BF16_MIN_COSINE:
-                model.backbone = trial
-                choice.precision = 'bf16'
-                choice.reason = f'auto: {why}; bf16 gate passed (cosine {cosine:.5f})'
-                return choice
-            choice.reason = (f'auto: {why}, but the bf16 output fails the accuracy gate '
-                             f'(cosine {cosine:.5f} < {BF16_MIN_COSINE})')
+        trial = OpenVinoBackbone(backbone, 'bf16', threads, calibration)
+        if _auto_bf16(choice, model, device, gate_input, bf16_support, trial):
+            model.backbone = trial
+            return choice
     model.backbone = OpenVinoBackbone(backbone, choice.precision, threads, calibration)
     return choice
+
+
+def _warn_unless_bf16_preferred(choice: PrecisionChoice, device: torch.device,
+                                bf16_support) -> None:
+    """bf16 as asked: one warning (logged and in ``choice``) where it is not faster here."""
+    preferred, why = _bf16_preferred(device, bf16_support)
+    if not preferred:
+        choice.warnings.append(f'bf16 requested but not faster here: {why}')
+        logging.getLogger('umt_mm').warning('bf16 requested but not faster here: %s', why)
+
+
+def _auto_bf16(choice: PrecisionChoice, model: nn.Module, device: torch.device, gate_input,
+               bf16_support, bf16_backbone) -> bool:
+    """Decide ``precision='auto'`` into ``choice``: bf16 where this device prefers it and
+    ``bf16_backbone(clip)`` keeps the fp32 backbone's output (cosine >= BF16_MIN_COSINE).
+
+    Returns:
+        bool: Whether bf16 was chosen (the caller installs it).
+    """
+    preferred, why = _bf16_preferred(device, bf16_support)
+    choice.precision, choice.reason = 'fp32', f'auto: {why}'
+    if not preferred:
+        return False
+    clip = probe_inputs(model) if gate_input is None else gate_input
+    with torch.no_grad():
+        reference = _backbone(model)(clip).float()
+        cosine = output_cosine(reference, bf16_backbone(clip))
+    choice.gate_cosine = cosine
+    if cosine < BF16_MIN_COSINE:
+        choice.reason = (f'auto: {why}, but the bf16 output fails the accuracy gate '
+                         f'(cosine {cosine:.5f} < {BF16_MIN_COSINE})')
+        return False
+    choice.precision = 'bf16'
+    choice.reason = f'auto: {why}; bf16 gate passed (cosine {cosine:.5f})'
+    return True
 
 
 def _bf16_preferred(device: torch.device, support=None) -> tuple[bool, str]:
@@ -326,30 +347,13 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
                             calibration, gate_input, bf16_support)
     choice = PrecisionChoice(precision, precision, backend, torch.get_num_threads(), 'as asked')
     if precision == 'auto':
-        preferred, why = _bf16_preferred(device, bf16_support)
-        choice.precision, choice.reason = 'fp32', f'auto: {why}'
-        if preferred:
+        def bf16_backbone(clip: torch.Tensor) -> torch.Tensor:
             import copy
-            clip = probe_inputs(model) if gate_input is None else gate_input
-            trial = copy.deepcopy(model)
-            with torch.no_grad():
-                reference = backbone(clip).float()
-                to_bf16(trial)
-                cosine = output_cosine(reference, trial.backbone(clip))
-            del trial
-            choice.gate_cosine = cosine
-            if cosine >= BF16_MIN_COSINE:
-                to_bf16(model)
-                choice.precision = 'bf16'
-                choice.reason = f'auto: {why}; bf16 gate passed (cosine {cosine:.5f})'
-            else:
-                choice.reason = (f'auto: {why}, but the bf16 output fails the accuracy gate '
-                                 f'(cosine {cosine:.5f} < {BF16_MIN_COSINE})')
+            return to_bf16(copy.deepcopy(model)).backbone(clip)
+        if _auto_bf16(choice, model, device, gate_input, bf16_support, bf16_backbone):
+            to_bf16(model)
     elif precision == 'bf16':
-        preferred, why = _bf16_preferred(device, bf16_support)
-        if not preferred:
-            choice.warnings.append(f'bf16 requested but not faster here: {why}')
-            logging.getLogger('umt_mm').warning('bf16 requested but not faster here: %s', why)
+        _warn_unless_bf16_preferred(choice, device, bf16_support)
         to_bf16(model)
     elif precision == 'int8':
         to_int8(model)
