@@ -222,15 +222,31 @@ def test_options_that_need_another_fail_at_parse_time(video_folder, capsys):
     assert '--video-root applies to a list file' in capsys.readouterr().err
 
 
-def test_precision_is_recorded_and_a_change_recomputes(tiny_checkpoint, video_folder,
-                                                        tmp_path, capsys):
-    """int8 features are recorded as such, close to fp32; switching back recomputes."""
-    out = tmp_path / 'out'
-    base = [str(QUICKSTART), str(tiny_checkpoint), str(video_folder), str(out), '--device',
+def _fp32_features(checkpoint, video_folder, out, capsys):
+    """The tool's base arguments (one-second windows into ``out``) and part_0's fp32
+    features, written by a first run (its output read off)."""
+    base = [str(QUICKSTART), str(checkpoint), str(video_folder), str(out), '--device',
             'cpu', '--window', '1']
     assert extract.main(base + ['--precision', 'fp32']) == 0
     fp32 = np.load(out / 'part_0.npy')
     capsys.readouterr()
+    return base, fp32
+
+
+def _assert_int8_recorded_and_close(out, fp32, backend: str) -> None:
+    meta = json.loads((out / 'part_0.json').read_text())
+    assert (meta['options']['precision'], meta['options']['backend']) == ('int8', backend)
+    int8 = np.load(out / 'part_0.npy')
+    assert int8.shape == fp32.shape
+    cosine = (fp32 * int8).sum() / np.linalg.norm(fp32) / np.linalg.norm(int8)
+    assert cosine > 0.99
+
+
+def test_precision_is_recorded_and_a_change_recomputes(tiny_checkpoint, video_folder,
+                                                        tmp_path, capsys):
+    """int8 features are recorded as such, close to fp32; switching back recomputes."""
+    out = tmp_path / 'out'
+    base, fp32 = _fp32_features(tiny_checkpoint, video_folder, out, capsys)
     threads = torch.get_num_threads()
     try:
         assert extract.main(base + ['--precision', 'int8', '--threads', '1']) == 0
@@ -239,12 +255,7 @@ def test_precision_is_recorded_and_a_change_recomputes(tiny_checkpoint, video_fo
     log = capsys.readouterr().out
     assert '[extract r0] precision int8 (as asked), backend eager, 1 thread' in log
     assert "part_0: recomputing, written with other options (precision: 'fp32' -> 'int8')" in log
-    meta = json.loads((out / 'part_0.json').read_text())
-    assert (meta['options']['precision'], meta['options']['backend']) == ('int8', 'eager')
-    int8 = np.load(out / 'part_0.npy')
-    assert int8.shape == fp32.shape
-    cosine = (fp32 * int8).sum() / np.linalg.norm(fp32) / np.linalg.norm(int8)
-    assert cosine > 0.99
+    _assert_int8_recorded_and_close(out, fp32, 'eager')
     with pytest.raises(SystemExit):
         extract.parse_args(base + ['--precision', 'fp16'])
 
@@ -255,16 +266,7 @@ def test_openvino_int8_features_calibrate_on_the_first_clips(tiny_checkpoint, vi
     recorded as such, close to fp32."""
     pytest.importorskip('openvino', reason='the openvino extra is not installed')
     out = tmp_path / 'out'
-    base = [str(QUICKSTART), str(tiny_checkpoint), str(video_folder), str(out), '--device',
-            'cpu', '--window', '1']
-    assert extract.main(base + ['--precision', 'fp32']) == 0
-    fp32 = np.load(out / 'part_0.npy')
-    capsys.readouterr()
+    base, fp32 = _fp32_features(tiny_checkpoint, video_folder, out, capsys)
     assert extract.main(base + ['--precision', 'int8', '--backend', 'openvino']) == 0
     assert 'precision int8 (as asked), backend openvino' in capsys.readouterr().out
-    meta = json.loads((out / 'part_0.json').read_text())
-    assert (meta['options']['precision'], meta['options']['backend']) == ('int8', 'openvino')
-    int8 = np.load(out / 'part_0.npy')
-    assert int8.shape == fp32.shape
-    cosine = (fp32 * int8).sum() / np.linalg.norm(fp32) / np.linalg.norm(int8)
-    assert cosine > 0.99
+    _assert_int8_recorded_and_close(out, fp32, 'openvino')
