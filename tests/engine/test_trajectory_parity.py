@@ -34,7 +34,6 @@ Differences by design, set or bounded here:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections import Counter
@@ -65,36 +64,31 @@ def load_fixture(kind: str) -> dict:
     return json.loads((FIXTURES / f'{kind}.json').read_text())
 
 
-# --- the seed recipe of tools/misc/reference_trajectories.py (same torch version) ---------
-def seeded_state_dict(shapes: dict, seed: int) -> dict:
-    state = {}
-    for i, key in enumerate(sorted(shapes)):
-        shape = shapes[key]
-        value = torch.randn(shape, generator=torch.Generator().manual_seed(seed + i))
-        if len(shape) == 1 and key.endswith('weight'):
-            value = 1 + 0.1 * value
-        elif len(shape) == 1 or key == 'class_embedding':
-            value = 0.02 * value
-        else:
-            fan_in = shape[-1] if key in ('positional_embedding', 'proj') else math.prod(shape[1:])
-            value = value / math.sqrt(fan_in)
-        state[key] = value
-    return state
+# --- the seed recipe: the fixture tool's own functions (same torch version) -----------------
+def _fixture_tool():
+    """``tools/misc/reference_trajectories.py`` as a module (it imports only torch and numpy at
+    module level; the reference code loads inside its ``main``)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'umt_reference_trajectories', ROOT / 'tools' / 'misc' / 'reference_trajectories.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def seeded_clips(videos: int, frames: int, size: int, num_classes: int, seed: int):
-    gen = torch.Generator().manual_seed(seed)
-    clips = torch.randint(0, 256, (videos, 3, frames, size, size), generator=gen).float()
-    labels = torch.randint(0, max(num_classes, 1), (videos,), generator=gen)
-    return clips, labels
+_TOOL = _fixture_tool()
+seeded_state_dict = _TOOL.seeded_state_dict
+seeded_clips = _TOOL.seeded_clips
+digest = _TOOL.digest
 
 
-def digest(state: dict) -> str:
-    sha = hashlib.sha256()
-    for key in sorted(state):
-        sha.update(key.encode())
-        sha.update(state[key].detach().float().contiguous().numpy().tobytes())
-    return sha.hexdigest()
+def shorten_schedule(cfg: Config, geo: dict) -> None:
+    """The recipe's warmup + cosine epochs, shortened to the fixture's (warmup, total)."""
+    cfg.train_cfg.max_epochs = geo['epochs']
+    cfg.param_scheduler = [
+        dict(cfg.param_scheduler[0], end=geo['warmup_epochs']),
+        dict(cfg.param_scheduler[1], begin=geo['warmup_epochs'], end=geo['epochs'],
+             T_max=geo['epochs'] - geo['warmup_epochs'])]
 
 
 # --- running umt_mm -------------------------------------------------------------------------
@@ -275,11 +269,7 @@ def test_pretrain_trajectory_matches_reference(tmp_path):
     cfg.model.update(align_dims=geo['output_dim'], num_return_layers=geo['return_layers'])
     cfg.model.mask_generator.mask_ratio = geo['mask_ratio']
     cfg.optim_wrapper.optimizer.lr = fx['actual_lr']['lr'] * 2048 / geo['batch_size']
-    cfg.train_cfg.max_epochs = geo['epochs']
-    cfg.param_scheduler = [  # the recipe's 40 + 161 epochs, at 1 + 4
-        dict(cfg.param_scheduler[0], end=geo['warmup_epochs']),
-        dict(cfg.param_scheduler[1], begin=geo['warmup_epochs'], end=geo['epochs'],
-             T_max=geo['epochs'] - geo['warmup_epochs'])]
+    shorten_schedule(cfg, geo)  # the recipe's 40 + 161 epochs, at 1 + 4
     cfg.load_from = str(tmp_path / 'student.pth')
     loader = clip_loader(clips, None, geo['batch_size'])
 
@@ -384,11 +374,7 @@ def test_ava_trajectory_matches_reference(tmp_path):
     cfg.model.roi_head.bbox_head.in_channels = geo['embed_dim']
     # the recipe's lr is written for auto_scale_lr.base_batch_size (128)
     cfg.optim_wrapper.optimizer.lr = fx['actual_lr']['lr'] * 128 / geo['batch_size']
-    cfg.train_cfg.max_epochs = geo['epochs']
-    cfg.param_scheduler = [  # the recipe's 5 + 25 epochs, at 1 + 4
-        dict(cfg.param_scheduler[0], end=geo['warmup_epochs']),
-        dict(cfg.param_scheduler[1], begin=geo['warmup_epochs'], end=geo['epochs'],
-             T_max=geo['epochs'] - geo['warmup_epochs'])]
+    shorten_schedule(cfg, geo)  # the recipe's 5 + 25 epochs, at 1 + 4
     cfg.load_from = str(tmp_path / 'init.pth')
     loader = ava_loader(fx, clips, geo['batch_size'])
 
