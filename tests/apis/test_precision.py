@@ -371,6 +371,103 @@ def test_calibration_ranges_are_the_min_max_of_the_quantized_inputs(tmp_path):
     assert high == pytest.approx(float(first.max()), abs=1e-5)
 
 
+def _outlier_model():
+    """The toy recognizer with one outlier channel into block 0's fc2: fc1's bias drives
+    channel 3 to ~100 while fc2 ignores it (zero weights), and fc2's output carries the
+    block (weights x30). Per-tensor uint8 over [0, 100] leaves fc2's real inputs ~0."""
+    model = _model()
+    mlp = model.backbone.blocks[0].mlp
+    with torch.no_grad():
+        mlp.fc1.bias[3] = 100.0
+        mlp.fc2.weight.mul_(30)
+        mlp.fc2.weight[:, 3] = 0
+    return model
+
+
+OUTLIER_FC2 = '/blocks.0/mlp/fc2/MatMul'
+
+
+def test_layer_errors_rank_the_layer_int8_breaks():
+    """Each weight layer's relative output error under int8 alone: small everywhere on the
+    toy model; the fc2 that reads the outlier channel loses its whole output."""
+    pytest.importorskip('onnxruntime', reason='the deploy extra is not installed')
+    import onnx
+
+    from umt_mm.apis.exported_backends import (
+        ExportedBackbone,
+        calibration_ranges,
+        layer_errors,
+        quantized_inputs,
+    )
+    for model, worst in ((_model(), None), (_outlier_model(), OUTLIER_FC2)):
+        clips = [probe_inputs(model, batch=1, seed=seed).numpy() for seed in (1, 2)]
+        wrapper = ExportedBackbone(model.backbone)  # its folder lives as long as it
+        path = wrapper.export(torch.from_numpy(clips[0]))
+        errors = layer_errors(path, clips, calibration_ranges(path, clips))
+        assert set(errors) == set(quantized_inputs(onnx.load(path).graph)[1])
+        ranked = sorted(errors, key=errors.get, reverse=True)
+        if worst is None:
+            assert max(errors.values()) < 1e-3
+        else:
+            assert ranked[0] == worst and errors[worst] > 0.5
+            assert errors[ranked[1]] < 1e-3
+        assert layer_errors(path, clips, calibration_ranges(path, clips), budget=1) == \
+            pytest.approx(errors)
+
+
+def test_static_int8_keeps_the_most_sensitive_layers_in_float(tmp_path):
+    """Below ``min_cosine`` on the calibration clips, the layers int8 hurts most stay in
+    float until the output is back above it; every layer in float writes the fp32 graph."""
+    pytest.importorskip('onnxruntime', reason='the deploy extra is not installed')
+    import onnx
+
+    from umt_mm.apis.exported_backends import ExportedBackbone, quantize_static_int8
+    model = _outlier_model()
+    clips = [probe_inputs(model, batch=1, seed=seed).numpy() for seed in (1, 2)]
+    wrapper = ExportedBackbone(model.backbone)  # its folder lives as long as it
+    path = wrapper.export(torch.from_numpy(clips[0]))
+    target = str(tmp_path / 'int8.onnx')
+    unchecked = quantize_static_int8(path, target, clips)
+    assert unchecked.cosine is None and len(unchecked.layers) == 8 and not unchecked.kept_float
+    report = quantize_static_int8(path, target, clips, min_cosine=INT8_MIN_COSINE)
+    assert report.first_cosine < INT8_MIN_COSINE <= report.cosine
+    assert report.kept_float == [OUTLIER_FC2] and len(report.layers) == 7
+    assert OUTLIER_FC2 in report.describe()
+    graph = onnx.load(target).graph
+    dequantized = {n.output[0] for n in graph.node if n.op_type == 'DequantizeLinear'}
+    matmuls = {n.name: n for n in graph.node if n.op_type == 'MatMul'}
+    assert not set(matmuls[OUTLIER_FC2].input) & dequantized
+    assert set(matmuls['/blocks.1/mlp/fc2/MatMul'].input) <= dequantized
+    everything = quantize_static_int8(path, target, clips, min_cosine=1.5)
+    assert everything.layers == [] and len(everything.kept_float) == 8
+    assert not any(n.op_type == 'DequantizeLinear' for n in onnx.load(target).graph.node)
+
+
+def test_openvino_int8_keeps_what_int8_breaks_in_float():
+    """The OpenVINO int8 backbone checks its own quantized export (run by OpenVINO) on the
+    calibration clips: fc2 stays in float and the output passes the int8 gate, which it
+    fails with every layer in int8."""
+    pytest.importorskip('openvino', reason='the openvino extra is not installed')
+    from umt_mm.apis.precision import OpenVinoBackbone
+    reference = _outlier_model()
+    clip = probe_inputs(reference, batch=1, seed=5)
+    calibration = probe_inputs(reference, batch=2, seed=6)
+    with torch.no_grad():
+        expected = reference.backbone(clip)
+    model = copy.deepcopy(reference)
+    prepare_inference(model, 'int8', 'openvino', calibration=calibration)
+    with torch.no_grad():
+        out = model.backbone(clip)
+    assert output_cosine(expected, out) >= INT8_MIN_COSINE
+    report = model.backbone.int8[tuple(clip.shape)]
+    assert report.kept_float == [OUTLIER_FC2] and report.first_cosine < INT8_MIN_COSINE
+    unchecked = OpenVinoBackbone(copy.deepcopy(reference.backbone), 'int8',
+                                 calibration=calibration, min_cosine=None)
+    with torch.no_grad():
+        assert output_cosine(expected, unchecked(clip)) < INT8_MIN_COSINE
+    assert unchecked.int8[tuple(clip.shape)].kept_float == []
+
+
 #: the official UMT-B/16 K400 release (``b16_ptk710_ftk710_ftk400_f8_res224.pth``), given by
 #: path; unconverted (converted in memory) or converted by tools/convert_umt_checkpoint.py
 OFFICIAL_K400_B16 = 'UMT_MM_K400_B16_CHECKPOINT'

@@ -11,15 +11,19 @@ sees one shape per frame size), into a temporary folder that lives as long as th
   (``fp32`` is pinned to f32: left alone, OpenVINO runs bf16 on CPUs with AMX or
   AVX512-BF16); ``bf16`` sets its bf16 precision hint; ``int8`` is static post-training
   quantization calibrated on real clips (:func:`quantize_static_int8`), which OpenVINO
-  runs with its int8 kernels.
+  runs with its int8 kernels; the quantized export is checked on those clips, and the
+  weight layers int8 hurts most (:func:`layer_errors`) stay in float where it fails.
 """
 from __future__ import annotations
 
 import functools
 import logging
+import shutil
 import tempfile
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -72,6 +76,99 @@ def quantized_inputs(graph) -> tuple[list[str], list[str], list[str]]:
     return tensors, weighted, products
 
 
+def _weight_layers(graph) -> dict[str, tuple[str, np.ndarray]]:
+    """``{node: (activation input, weight as (in, out))}`` of the weight ``MatMul`` / ``Gemm``."""
+    from onnx import numpy_helper
+    constants = {init.name: init for init in graph.initializer}
+    layers = {}
+    for node in graph.node:
+        if node.op_type not in ('MatMul', 'Gemm') or node.input[1] not in constants:
+            continue
+        weight = numpy_helper.to_array(constants[node.input[1]]).astype(np.float32)
+        if node.op_type == 'Gemm' and any(a.name == 'transB' and a.i for a in node.attribute):
+            weight = weight.T
+        layers[node.name] = (node.input[0], weight)
+    return layers
+
+
+def _passes(model, tensors: list[str], input_name: str, budget: int) -> list[list[str]]:
+    """``tensors`` (less the graph input) in groups of at most ``budget`` bytes each."""
+    import onnx
+    # data propagation resolves the shapes the blocks' reshapes compute
+    inferred = onnx.shape_inference.infer_shapes(model, data_prop=True).graph
+    sizes = {}
+    for info in [*inferred.value_info, *inferred.input, *inferred.output]:
+        dims = [d.dim_value for d in info.type.tensor_type.shape.dim]
+        sizes[info.name] = 4 * int(np.prod(dims)) if dims and all(dims) else budget
+    passes, current, used = [], [], 0
+    for name in tensors:
+        if name == input_name:
+            continue
+        if current and used + sizes.get(name, budget) > budget:
+            passes.append(current)
+            current, used = [], 0
+        current.append(name)
+        used += sizes.get(name, budget)
+    return passes + [current] if current else passes
+
+
+def _activations(source: str, calibration: list[np.ndarray], tensors: list[str],
+                 input_name: str, threads: int | None, budget: int,
+                 with_output: bool = False) -> Iterator[tuple[int, str, np.ndarray]]:
+    """``(clip index, tensor, value)`` of ``tensors`` in the fp32 graph on every clip.
+
+    onnxruntime runs the graph without optimisation, with as many of ``tensors`` as extra
+    outputs per pass as fit in ``budget`` bytes; ``with_output`` adds the graph's first
+    output (its name is ``onnx.load(source).graph.output[0].name``) to the first pass.
+    """
+    import onnx
+    import onnxruntime as ort
+    model = onnx.load(source)
+    output = model.graph.output[0].name
+    passes = _passes(model, tensors, input_name, budget)
+    if input_name in tensors:
+        for index, clip in enumerate(calibration):
+            yield index, input_name, clip
+    if with_output and not passes:
+        passes = [[]]
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    for number, names in enumerate(passes):
+        del model.graph.output[1:]
+        model.graph.output.extend(onnx.helper.make_tensor_value_info(
+            name, onnx.TensorProto.FLOAT, None) for name in names)
+        fetched = names + [output] if with_output and number == 0 else names
+        session = ort.InferenceSession(model.SerializeToString(), options,
+                                       providers=['CPUExecutionProvider'])
+        for index, clip in enumerate(calibration):
+            for name, value in zip(fetched, session.run(fetched, {input_name: clip})):
+                yield index, name, value
+        del session
+
+
+def _calibrate(source: str, calibration: list[np.ndarray], input_name: str,
+               threads: int | None, budget: int,
+               with_output: bool = False) -> tuple[dict[str, tuple[float, float]], list]:
+    """The ranges of :func:`calibration_ranges`, and the fp32 outputs where asked."""
+    import onnx
+    graph = onnx.load(source, load_external_data=False).graph
+    tensors, output = quantized_inputs(graph)[0], graph.output[0].name
+    ranges: dict[str, tuple[float, float]] = {}
+    outputs = [None] * len(calibration)
+    for index, name, value in _activations(source, calibration, tensors, input_name,
+                                           threads, budget, with_output):
+        if with_output and name == output and outputs[index] is None:
+            outputs[index] = value
+            if name not in tensors:
+                continue
+        low, high = float(value.min()), float(value.max())
+        old = ranges.get(name, (low, high))
+        ranges[name] = (min(old[0], low), max(old[1], high))
+    return ranges, outputs
+
+
 def calibration_ranges(source: str, calibration: list[np.ndarray], input_name: str = 'video',
                        threads: int | None = None,
                        budget: int = CALIBRATION_BUDGET) -> dict[str, tuple[float, float]]:
@@ -93,55 +190,114 @@ def calibration_ranges(source: str, calibration: list[np.ndarray], input_name: s
     Returns:
         dict[str, tuple[float, float]]: ``{tensor: (min, max)}``.
     """
+    return _calibrate(source, calibration, input_name, threads, budget)[0]
+
+
+def _fake_int8(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """``x`` through uint8 per-tensor quantization over ``[low, high]`` (zero included)."""
+    low, high = min(low, 0.0), max(high, 0.0)
+    scale = max(high - low, 1e-12) / 255
+    zero = round(-low / scale)
+    return (torch.clamp(torch.round(x / scale) + zero, 0, 255) - zero) * scale
+
+
+def _fake_int8_weight(weight: torch.Tensor) -> torch.Tensor:
+    """``weight`` ``(in, out)`` through symmetric int8 quantization per output channel."""
+    scale = weight.abs().amax(dim=0, keepdim=True).clamp_min(1e-12) / 127
+    return torch.clamp(torch.round(weight / scale), -127, 127) * scale
+
+
+def layer_errors(source: str, calibration: list[np.ndarray],
+                 ranges: dict[str, tuple[float, float]], input_name: str = 'video',
+                 threads: int | None = None,
+                 budget: int = CALIBRATION_BUDGET) -> dict[str, float]:
+    """How much each weight layer loses to int8 alone: its sensitivity.
+
+    For every weight ``MatMul`` / ``Gemm``, the relative squared error
+    ``|x_q W_q - x W|^2 / |x W|^2`` of its output over the calibration clips, with its input
+    quantized to uint8 over its calibrated range and its weight to int8 per output channel
+    (as :func:`quantize_static_int8` writes them), every other layer in fp32.
+
+    Args:
+        source (str): The fp32 ONNX file.
+        calibration (list[np.ndarray]): Clips in the export's input shape.
+        ranges (dict[str, tuple[float, float]]): From :func:`calibration_ranges`.
+        input_name (str): The graph's input. Defaults to 'video'.
+        threads (int, optional): onnxruntime's intra-op threads. Defaults to None.
+        budget (int): Bytes of activations per pass. Defaults to :data:`CALIBRATION_BUDGET`.
+
+    Returns:
+        dict[str, float]: ``{node name: relative squared error}``.
+    """
     import onnx
-    import onnxruntime as ort
-    model = onnx.load(source)
-    tensors = quantized_inputs(model.graph)[0]
-    # data propagation resolves the shapes the blocks' reshapes compute
-    inferred = onnx.shape_inference.infer_shapes(model, data_prop=True).graph
-    sizes = {}
-    for info in [*inferred.value_info, *inferred.input, *inferred.output]:
-        dims = [d.dim_value for d in info.type.tensor_type.shape.dim]
-        sizes[info.name] = 4 * int(np.prod(dims)) if dims and all(dims) else budget
-    passes, current, used = [], [], 0
-    for name in tensors:
-        if name == input_name:
-            continue
-        if current and used + sizes.get(name, budget) > budget:
-            passes.append(current)
-            current, used = [], 0
-        current.append(name)
-        used += sizes.get(name, budget)
-    passes += [current] if current else []
-    ranges: dict[str, tuple[float, float]] = {}
+    layers = _weight_layers(onnx.load(source).graph)
+    readers: dict[str, list[str]] = {}
+    for node, (tensor, _) in layers.items():
+        readers.setdefault(tensor, []).append(node)
+    noise = dict.fromkeys(layers, 0.0)
+    signal = dict.fromkeys(layers, 0.0)
+    with torch.no_grad():
+        for _, tensor, value in _activations(source, calibration, list(readers), input_name,
+                                             threads, budget):
+            x = torch.from_numpy(np.ascontiguousarray(value)).float()
+            x = x.reshape(-1, x.shape[-1])
+            x_q = _fake_int8(x, *ranges[tensor])
+            for node in readers[tensor]:
+                weight = torch.from_numpy(layers[node][1])
+                exact = x @ weight
+                noise[node] += float((x_q @ _fake_int8_weight(weight) - exact).square().sum())
+                signal[node] += float(exact.square().sum())
+    return {node: noise[node] / max(signal[node], 1e-30) for node in layers}
 
-    def update(name: str, value: np.ndarray) -> None:
-        low, high = float(value.min()), float(value.max())
-        old = ranges.get(name, (low, high))
-        ranges[name] = (min(old[0], low), max(old[1], high))
 
-    if input_name in tensors:
-        for clip in calibration:
-            update(input_name, clip)
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    if threads:
-        options.intra_op_num_threads = int(threads)
-    for names in passes:
-        del model.graph.output[1:]
-        model.graph.output.extend(onnx.helper.make_tensor_value_info(
-            name, onnx.TensorProto.FLOAT, None) for name in names)
-        session = ort.InferenceSession(model.SerializeToString(), options,
-                                       providers=['CPUExecutionProvider'])
-        for clip in calibration:
-            for name, value in zip(names, session.run(names, {input_name: clip})):
-                update(name, value)
-        del session
-    return ranges
+@dataclass
+class StaticInt8:
+    """What :func:`quantize_static_int8` wrote.
+
+    Args:
+        layers (list[str]): The weight layers (ONNX node names) quantized to int8.
+        kept_float (list[str]): Weight layers kept in float by their measured sensitivity,
+            most sensitive first.
+        cosine (float, optional): Output cosine of the written model to fp32 on the
+            calibration clips (None when not checked).
+        first_cosine (float, optional): The same with every weight layer in int8, where
+            layers were then kept in float. Defaults to None.
+    """
+
+    layers: list[str]
+    kept_float: list[str] = field(default_factory=list)
+    cosine: float | None = None
+    first_cosine: float | None = None
+
+    def describe(self) -> str:
+        """One line for the log."""
+        total = len(self.layers) + len(self.kept_float)
+        line = f'{len(self.layers)} of {total} weight layers in int8'
+        if self.cosine is not None:
+            line += f', output cosine to fp32 on the calibration clips {self.cosine:.5f}'
+        if self.kept_float:
+            line += (f' (all in int8: {self.first_cosine:.5f}; kept in float as the most '
+                     f'sensitive: {", ".join(self.kept_float)})')
+        return line
+
+
+def _cosine(reference: list[np.ndarray], outputs: list[np.ndarray]) -> float:
+    a = np.concatenate([np.asarray(r, np.float64).ravel() for r in reference])
+    b = np.concatenate([np.asarray(o, np.float64).ravel() for o in outputs])
+    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-300))
+
+
+def _onnxruntime_runner(path: str, threads: int | None = None) -> Callable:
+    from ..deployment.exporter import onnx_session
+    session = onnx_session(path, threads=threads)
+    name = session.get_inputs()[0].name
+    return lambda clip: session.run(None, {name: clip})[0]
 
 
 def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray],
-                         input_name: str = 'video', threads: int | None = None) -> None:
+                         input_name: str = 'video', threads: int | None = None,
+                         min_cosine: float | None = None,
+                         runner: Callable[[str], Callable] | None = None) -> StaticInt8:
     """Static int8 quantization of an exported backbone, calibrated on real clips.
 
     onnxruntime's ``quantize_static`` writes a QDQ graph: the weights of every ``MatMul`` /
@@ -152,6 +308,12 @@ def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray]
     range varies per clip), the patch embedding (a ``Conv`` on the normalised pixels), the
     norms, GELU and softmax.
 
+    With ``min_cosine``, the quantized model runs on the calibration clips (``runner``) and
+    its output is compared with fp32's. Below ``min_cosine``, the weight layers that lose
+    the most to int8 (:func:`layer_errors`, e.g. a layer reading activations with a few
+    outlier channels) are kept in float, 1, 2, 4, ... of them, most sensitive first, until
+    the output reaches ``min_cosine``.
+
     Args:
         source (str): The fp32 ONNX file.
         target (str): The quantized ONNX file to write.
@@ -159,6 +321,14 @@ def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray]
         input_name (str): The graph's input. Defaults to 'video'.
         threads (int, optional): onnxruntime's intra-op threads while calibrating.
             Defaults to None.
+        min_cosine (float, optional): The output cosine to fp32 the quantized model must
+            keep on the calibration clips. Defaults to None (no check: every weight layer
+            in int8).
+        runner (Callable, optional): An ONNX file to a callable on a clip, the engine that
+            will run the model. Defaults to None (onnxruntime).
+
+    Returns:
+        StaticInt8: The layers in int8, those kept in float, and the measured cosine.
 
     Raises:
         ValueError: No calibration clip, or an onnxruntime without calibration caches.
@@ -177,20 +347,50 @@ def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray]
     from onnxruntime.quantization.calibrate import TensorsData, save_tensors_data
     graph = onnx.load(source, load_external_data=False).graph
     _, weighted, _ = quantized_inputs(graph)
-    ranges = calibration_ranges(source, calibration, input_name, threads)
+    ranges, reference = _calibrate(source, calibration, input_name, threads,
+                                   CALIBRATION_BUDGET, with_output=min_cosine is not None)
     cache = Path(target).with_suffix('.ranges.json')
     save_tensors_data(TensorsData(CalibrationMethod.MinMax, {
         name: (np.array(low, dtype=np.float32), np.array(high, dtype=np.float32))
         for name, (low, high) in ranges.items()}), cache)
-    with _quiet_root_logger(), warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        quantize_static(source, target, None, quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, nodes_to_quantize=weighted,
-                        op_types_to_quantize=['MatMul', 'Gemm'],
-                        calibrate_method=CalibrationMethod.MinMax,
-                        calibration_cache_path=cache,
-                        extra_options={'OpTypesToExcludeOutputQuantization': ['MatMul', 'Gemm']})
+
+    def write(layers: list[str]) -> None:
+        if not layers:  # onnxruntime reads an empty node list as "every node"
+            shutil.copyfile(source, target)
+            return
+        with _quiet_root_logger(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            quantize_static(source, target, None, quant_format=QuantFormat.QDQ,
+                            per_channel=True, activation_type=QuantType.QUInt8,
+                            weight_type=QuantType.QInt8, nodes_to_quantize=layers,
+                            op_types_to_quantize=['MatMul', 'Gemm'],
+                            calibrate_method=CalibrationMethod.MinMax,
+                            calibration_cache_path=cache,
+                            extra_options={'OpTypesToExcludeOutputQuantization':
+                                           ['MatMul', 'Gemm']})
+
+    def check() -> float:
+        run = (runner or functools.partial(_onnxruntime_runner, threads=threads))(target)
+        return _cosine(reference, [run(clip) for clip in calibration])
+
+    write(weighted)
+    result = StaticInt8(weighted)
+    if min_cosine is None:
+        return result
+    result.cosine = check()
+    if result.cosine >= min_cosine:
+        return result
+    result.first_cosine = result.cosine
+    errors = layer_errors(source, calibration, ranges, input_name, threads)
+    ranked = sorted(weighted, key=lambda node: -errors[node])
+    count = 1
+    while result.cosine < min_cosine and result.kept_float != ranked:
+        result.kept_float = ranked[:count]
+        result.layers = [node for node in weighted if node not in result.kept_float]
+        write(result.layers)
+        result.cosine = check()
+        count *= 2
+    return result
 
 
 class ExportedBackbone(nn.Module):
@@ -286,18 +486,51 @@ class OnnxRuntimeBackbone(ExportedBackbone):
 class OpenVinoBackbone(ExportedBackbone):
     """A UMT backbone run by OpenVINO's CPU plugin, in fp32, bf16 or calibrated int8.
 
+    int8 checks each quantized export on its calibration clips and keeps the most
+    sensitive weight layers in float where the output would fall below ``min_cosine``
+    (:func:`quantize_static_int8`); what it did per input shape is in :attr:`int8` and the
+    log.
+
     Args: see :class:`ExportedBackbone` (``precision``: ``'fp32'``, ``'bf16'`` or
-    ``'int8'``; int8 also needs onnxruntime's quantization tool, the ``deploy`` extra).
+    ``'int8'``; int8 also needs onnxruntime's quantization tool, the ``deploy`` extra), and
+        min_cosine (float, optional): The output cosine to fp32 that int8 keeps on the
+            calibration clips. Defaults to 0.99 (the int8 accuracy gate,
+            ``umt_mm.apis.precision.INT8_MIN_COSINE``); None quantizes every weight layer
+            unchecked.
     """
 
     engine = 'openvino'
 
+    def __init__(self, backbone: nn.Module, precision: str = 'fp32',
+                 threads: int | None = None, calibration: torch.Tensor | None = None,
+                 min_cosine: float | None = 0.99) -> None:
+        super().__init__(backbone, precision, threads, calibration)
+        self.min_cosine = min_cosine
+        #: per input shape, what static int8 quantization wrote
+        self.int8: dict[tuple[int, ...], StaticInt8] = {}
+
     def _compile(self, path: str, x: torch.Tensor):
         if self.precision == 'int8':
+            from mmengine.logging import print_log
             quantized = path.replace('.onnx', '.int8.onnx')
-            quantize_static_int8(path, quantized, self.calibration_clips(x),
-                                 threads=self.threads)
+            checked = []  # the last model checked is the one written: compiled once
+
+            def runner(candidate: str) -> Callable[[np.ndarray], np.ndarray]:
+                checked[:] = [self._engine(candidate)]
+                return checked[0]
+            report = quantize_static_int8(path, quantized, self.calibration_clips(x),
+                                          threads=self.threads, min_cosine=self.min_cosine,
+                                          runner=runner)
+            self.int8[tuple(x.shape)] = report
+            print_log(f'OpenVINO int8 at {tuple(x.shape)}: {report.describe()}',
+                      logger='current')
+            if checked:
+                return checked[0]
             path = quantized
+        return self._engine(path)
+
+    def _engine(self, path: str) -> Callable[[np.ndarray], np.ndarray]:
+        """An ONNX file compiled by OpenVINO at this backbone's precision and threads."""
         compiled = openvino_core().compile_model(path, 'CPU', {
             'INFERENCE_PRECISION_HINT': OPENVINO_PRECISION[self.precision],
             'INFERENCE_NUM_THREADS': int(self.threads), 'PERFORMANCE_HINT': 'LATENCY'})
@@ -322,5 +555,6 @@ def installed(engine: str) -> bool:
     return importlib.util.find_spec(engine) is not None
 
 
-__all__ = ['ExportedBackbone', 'OnnxRuntimeBackbone', 'OpenVinoBackbone', 'calibration_ranges',
-           'installed', 'quantize_static_int8', 'quantized_inputs']
+__all__ = ['ExportedBackbone', 'OnnxRuntimeBackbone', 'OpenVinoBackbone', 'StaticInt8',
+           'calibration_ranges', 'installed', 'layer_errors', 'quantize_static_int8',
+           'quantized_inputs']

@@ -29,8 +29,10 @@ why.
   quantized by onnxruntime's dynamic quantization (:class:`OnnxRuntimeBackbone`).
 * ``backend='openvino'`` (CPU, the ``openvino`` extra): the same export run by OpenVINO in
   fp32, bf16 (its bf16 inference precision) or int8 (static quantization calibrated on real
-  clips: ``calibration``, else the first input of each shape; :class:`OpenVinoBackbone`);
-  ``auto`` takes bf16 under the same decision and gate as eager.
+  clips: ``calibration``, else the first input of each shape; the weight layers int8 hurts
+  most stay in float where the output on those clips would fall below
+  :data:`INT8_MIN_COSINE`; :class:`OpenVinoBackbone`); ``auto`` takes bf16 under the same
+  decision and gate as eager.
 """
 from __future__ import annotations
 
@@ -251,7 +253,8 @@ def _to_exported(model: nn.Module, backend: str, precision: str, device: torch.d
         if _auto_bf16(choice, model, device, gate_input, bf16_support, trial):
             model.backbone = trial
             return choice
-    model.backbone = OpenVinoBackbone(backbone, choice.precision, threads, calibration)
+    model.backbone = OpenVinoBackbone(backbone, choice.precision, threads, calibration,
+                                      min_cosine=INT8_MIN_COSINE)
     return choice
 
 
