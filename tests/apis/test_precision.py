@@ -443,6 +443,42 @@ def test_static_int8_keeps_the_most_sensitive_layers_in_float(tmp_path):
     assert not any(n.op_type == 'DequantizeLinear' for n in onnx.load(target).graph.node)
 
 
+def test_eager_int8_keeps_what_int8_breaks_in_float():
+    """PyTorch's dynamic int8 checks the quantized backbone on the calibration clips: the
+    fc2 reading the outlier channel stays a float ``Linear`` and the output passes the
+    int8 gate, which it fails with every ``Linear`` in int8; every layer in float leaves
+    no quantized module."""
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    from umt_mm.apis.precision import to_int8
+    reference = _outlier_model()
+    clip = probe_inputs(reference, batch=1, seed=5)
+    calibration = probe_inputs(reference, batch=2, seed=6)
+    with torch.no_grad():
+        expected = reference.backbone(clip)
+
+    def cosine(model):
+        with torch.no_grad():
+            return output_cosine(expected, model.backbone(clip))
+    unchecked = copy.deepcopy(reference)
+    report = to_int8(unchecked)
+    assert report.cosine is None and len(report.layers) == 8
+    assert cosine(unchecked) < INT8_MIN_COSINE
+    model = copy.deepcopy(reference)
+    choice = prepare_inference(model, 'int8', calibration=calibration)
+    assert choice.precision == 'int8' and choice.gate_cosine >= INT8_MIN_COSINE
+    assert 'kept in float as the most sensitive: blocks.0.mlp.fc2' in choice.reason
+    assert type(model.backbone.blocks[0].mlp.fc2) is torch.nn.Linear
+    assert isinstance(model.backbone.blocks[1].mlp.fc2, DynamicLinear)
+    assert isinstance(model.backbone.blocks[0].attn.qkv, DynamicLinear)
+    assert cosine(model) >= INT8_MIN_COSINE
+    everything = copy.deepcopy(reference)
+    report = to_int8(everything, calibration, min_cosine=1.5)
+    assert report.layers == [] and len(report.kept_float) == 8
+    assert not any(isinstance(m, DynamicLinear) for m in everything.modules())
+    torch.testing.assert_close(everything.backbone(clip), expected)
+
+
 def test_openvino_int8_keeps_what_int8_breaks_in_float():
     """The OpenVINO int8 backbone checks its own quantized export (run by OpenVINO) on the
     calibration clips: fc2 stays in float and the output passes the int8 gate, which it

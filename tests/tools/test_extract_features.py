@@ -1,6 +1,7 @@
 """tools/extract_features.py: backbone features per window, resume, bad videos, torchrun."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -253,7 +254,10 @@ def test_precision_is_recorded_and_a_change_recomputes(tiny_checkpoint, video_fo
     finally:
         torch.set_num_threads(threads)
     log = capsys.readouterr().out
-    assert '[extract r0] precision int8 (as asked), backend eager, 1 thread' in log
+    # int8 checked its output against fp32 (on the gate clip) before the first video
+    assert re.search(r'\[extract r0\] precision int8 \(as asked; (\d+) of \1 weight layers in '
+                     r'int8, output cosine to fp32 (0\.99\d+|1\.00000)\), backend eager, 1 thread',
+                     log)
     assert "part_0: recomputing, written with other options (precision: 'fp32' -> 'int8')" in log
     _assert_int8_recorded_and_close(out, fp32, 'eager')
     with pytest.raises(SystemExit):

@@ -23,11 +23,12 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+from .quantization import Int8Report, keep_sensitive_in_float, relative_error
 
 #: attributes of the wrapped backbone that the recognizers and detectors read
 MIRRORED = ('num_frames', 'img_size', 'output', 'embed_dims', 'patch_size')
@@ -193,20 +194,6 @@ def calibration_ranges(source: str, calibration: list[np.ndarray], input_name: s
     return _calibrate(source, calibration, input_name, threads, budget)[0]
 
 
-def _fake_int8(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
-    """``x`` through uint8 per-tensor quantization over ``[low, high]`` (zero included)."""
-    low, high = min(low, 0.0), max(high, 0.0)
-    scale = max(high - low, 1e-12) / 255
-    zero = round(-low / scale)
-    return (torch.clamp(torch.round(x / scale) + zero, 0, 255) - zero) * scale
-
-
-def _fake_int8_weight(weight: torch.Tensor) -> torch.Tensor:
-    """``weight`` ``(in, out)`` through symmetric int8 quantization per output channel."""
-    scale = weight.abs().amax(dim=0, keepdim=True).clamp_min(1e-12) / 127
-    return torch.clamp(torch.round(weight / scale), -127, 127) * scale
-
-
 def layer_errors(source: str, calibration: list[np.ndarray],
                  ranges: dict[str, tuple[float, float]], input_name: str = 'video',
                  threads: int | None = None,
@@ -239,46 +226,13 @@ def layer_errors(source: str, calibration: list[np.ndarray],
     with torch.no_grad():
         for _, tensor, value in _activations(source, calibration, list(readers), input_name,
                                              threads, budget):
-            x = torch.from_numpy(np.ascontiguousarray(value)).float()
-            x = x.reshape(-1, x.shape[-1])
-            x_q = _fake_int8(x, *ranges[tensor])
+            x = torch.from_numpy(np.ascontiguousarray(value))
             for node in readers[tensor]:
-                weight = torch.from_numpy(layers[node][1])
-                exact = x @ weight
-                noise[node] += float((x_q @ _fake_int8_weight(weight) - exact).square().sum())
-                signal[node] += float(exact.square().sum())
+                error, total = relative_error(x, torch.from_numpy(layers[node][1]),
+                                              *ranges[tensor])
+                noise[node] += error
+                signal[node] += total
     return {node: noise[node] / max(signal[node], 1e-30) for node in layers}
-
-
-@dataclass
-class StaticInt8:
-    """What :func:`quantize_static_int8` wrote.
-
-    Args:
-        layers (list[str]): The weight layers (ONNX node names) quantized to int8.
-        kept_float (list[str]): Weight layers kept in float by their measured sensitivity,
-            most sensitive first.
-        cosine (float, optional): Output cosine of the written model to fp32 on the
-            calibration clips (None when not checked).
-        first_cosine (float, optional): The same with every weight layer in int8, where
-            layers were then kept in float. Defaults to None.
-    """
-
-    layers: list[str]
-    kept_float: list[str] = field(default_factory=list)
-    cosine: float | None = None
-    first_cosine: float | None = None
-
-    def describe(self) -> str:
-        """One line for the log."""
-        total = len(self.layers) + len(self.kept_float)
-        line = f'{len(self.layers)} of {total} weight layers in int8'
-        if self.cosine is not None:
-            line += f', output cosine to fp32 on the calibration clips {self.cosine:.5f}'
-        if self.kept_float:
-            line += (f' (all in int8: {self.first_cosine:.5f}; kept in float as the most '
-                     f'sensitive: {", ".join(self.kept_float)})')
-        return line
 
 
 def _cosine(reference: list[np.ndarray], outputs: list[np.ndarray]) -> float:
@@ -297,7 +251,7 @@ def _onnxruntime_runner(path: str, threads: int | None = None) -> Callable:
 def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray],
                          input_name: str = 'video', threads: int | None = None,
                          min_cosine: float | None = None,
-                         runner: Callable[[str], Callable] | None = None) -> StaticInt8:
+                         runner: Callable[[str], Callable] | None = None) -> Int8Report:
     """Static int8 quantization of an exported backbone, calibrated on real clips.
 
     onnxruntime's ``quantize_static`` writes a QDQ graph: the weights of every ``MatMul`` /
@@ -328,7 +282,7 @@ def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray]
             will run the model. Defaults to None (onnxruntime).
 
     Returns:
-        StaticInt8: The layers in int8, those kept in float, and the measured cosine.
+        Int8Report: The layers in int8, those kept in float, and the measured cosine.
 
     Raises:
         ValueError: No calibration clip, or an onnxruntime without calibration caches.
@@ -369,28 +323,13 @@ def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray]
                             extra_options={'OpTypesToExcludeOutputQuantization':
                                            ['MatMul', 'Gemm']})
 
-    def check() -> float:
+    def measure() -> float:
         run = (runner or functools.partial(_onnxruntime_runner, threads=threads))(target)
         return _cosine(reference, [run(clip) for clip in calibration])
 
-    write(weighted)
-    result = StaticInt8(weighted)
-    if min_cosine is None:
-        return result
-    result.cosine = check()
-    if result.cosine >= min_cosine:
-        return result
-    result.first_cosine = result.cosine
-    errors = layer_errors(source, calibration, ranges, input_name, threads)
-    ranked = sorted(weighted, key=lambda node: -errors[node])
-    count = 1
-    while result.cosine < min_cosine and result.kept_float != ranked:
-        result.kept_float = ranked[:count]
-        result.layers = [node for node in weighted if node not in result.kept_float]
-        write(result.layers)
-        result.cosine = check()
-        count *= 2
-    return result
+    return keep_sensitive_in_float(
+        weighted, write, measure,
+        lambda: layer_errors(source, calibration, ranges, input_name, threads), min_cosine)
 
 
 class ExportedBackbone(nn.Module):
@@ -507,7 +446,7 @@ class OpenVinoBackbone(ExportedBackbone):
         super().__init__(backbone, precision, threads, calibration)
         self.min_cosine = min_cosine
         #: per input shape, what static int8 quantization wrote
-        self.int8: dict[tuple[int, ...], StaticInt8] = {}
+        self.int8: dict[tuple[int, ...], Int8Report] = {}
 
     def _compile(self, path: str, x: torch.Tensor):
         if self.precision == 'int8':
@@ -518,12 +457,12 @@ class OpenVinoBackbone(ExportedBackbone):
             def runner(candidate: str) -> Callable[[np.ndarray], np.ndarray]:
                 checked[:] = [self._engine(candidate)]
                 return checked[0]
-            report = quantize_static_int8(path, quantized, self.calibration_clips(x),
-                                          threads=self.threads, min_cosine=self.min_cosine,
-                                          runner=runner)
+            clips = self.calibration_clips(x)
+            report = quantize_static_int8(path, quantized, clips, threads=self.threads,
+                                          min_cosine=self.min_cosine, runner=runner)
             self.int8[tuple(x.shape)] = report
-            print_log(f'OpenVINO int8 at {tuple(x.shape)}: {report.describe()}',
-                      logger='current')
+            print_log(f'OpenVINO int8 at {tuple(x.shape)}, calibrated on {len(clips)} '
+                      f'batch(es): {report.describe()}', logger='current')
             if checked:
                 return checked[0]
             path = quantized
@@ -555,6 +494,5 @@ def installed(engine: str) -> bool:
     return importlib.util.find_spec(engine) is not None
 
 
-__all__ = ['ExportedBackbone', 'OnnxRuntimeBackbone', 'OpenVinoBackbone', 'StaticInt8',
-           'calibration_ranges', 'installed', 'layer_errors', 'quantize_static_int8',
-           'quantized_inputs']
+__all__ = ['ExportedBackbone', 'OnnxRuntimeBackbone', 'OpenVinoBackbone', 'calibration_ranges',
+           'installed', 'layer_errors', 'quantize_static_int8', 'quantized_inputs']

@@ -16,6 +16,9 @@ why.
   kernels, which use AVX-512 VNNI or AMX-INT8 where the CPU has them). It needs no
   calibration data; the attention product and the norms stay fp32. The ``qkv`` layer's
   separate q / v biases are folded into one ``Linear`` bias first (numerically the same).
+  The quantized output is checked against fp32 on ``calibration`` clips (else the gate
+  clip); below :data:`INT8_MIN_COSINE` the layers int8 hurts most stay in float
+  (:mod:`umt_mm.apis.quantization`).
 * ``auto``: bf16 where :func:`umt_mm.engine.cpu_bf16.cpu_bf16_support` (CPU flags and a
   measured matmul probe, the same decision as training's CPU mixed precision) says bf16
   is faster than fp32 on this CPU, or on a CUDA device that supports bf16 — and only if the
@@ -44,6 +47,7 @@ import torch
 import torch.nn as nn
 
 from .exported_backends import OnnxRuntimeBackbone, OpenVinoBackbone
+from .quantization import Int8Report, keep_sensitive_in_float, relative_error
 
 PRECISIONS = ('fp32', 'bf16', 'int8', 'auto')
 BACKENDS = ('eager', 'compile', 'onnxruntime', 'openvino')
@@ -175,25 +179,78 @@ def to_bf16(model: nn.Module) -> nn.Module:
     return model
 
 
-def to_int8(model: nn.Module) -> nn.Module:
+def to_int8(model: nn.Module, clips: torch.Tensor | None = None,
+            min_cosine: float | None = None) -> Int8Report:
     """Dynamic int8 quantization of the blocks' ``Linear`` layers (CPU only).
+
+    With ``clips`` and ``min_cosine``, the quantized backbone's output on ``clips`` is
+    compared with fp32's; below ``min_cosine`` the ``Linear`` layers that lose the most to
+    int8 alone stay in float (:func:`umt_mm.apis.quantization.keep_sensitive_in_float`).
 
     Args:
         model (nn.Module): A recognizer or AVA detector with a UMT ViT backbone on the CPU
             (in place).
+        clips (torch.Tensor, optional): Clips ``(N, C, T, H, W)`` to check on. Defaults to
+            None (no check).
+        min_cosine (float, optional): The output cosine to fp32 to keep. Defaults to None
+            (every ``Linear`` in int8, unchecked).
 
     Returns:
-        nn.Module: ``model``.
+        Int8Report: The layers (module names in the backbone, ``blocks.0.attn.qkv``...)
+        in int8 and those kept in float.
     """
     backbone = _backbone(model)
     if _device_of(backbone).type != 'cpu':
         raise ValueError('int8 inference runs on the CPU only (PyTorch dynamic quantization)')
     fold_qkv_bias(backbone)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # torch.ao.quantization's deprecation notice
-        from torch.ao.quantization import quantize_dynamic
-        backbone.blocks = quantize_dynamic(backbone.blocks, {nn.Linear}, dtype=torch.qint8)
-    return model
+    blocks = backbone.blocks
+    linears = {f'blocks.{name}': module for name, module in blocks.named_modules()
+               if isinstance(module, nn.Linear)}
+    check = clips is not None and min_cosine is not None
+    if check:
+        with torch.no_grad():
+            reference = backbone(clips)
+
+    def install(layers: list[str]) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # torch.ao.quantization's deprecation notice
+            from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
+            backbone.blocks = quantize_dynamic(
+                blocks, {layer.removeprefix('blocks.'): default_dynamic_qconfig
+                         for layer in layers}, dtype=torch.qint8,
+                inplace=not check)
+
+    def measure() -> float:
+        with torch.no_grad():
+            return output_cosine(reference, backbone(clips))
+
+    def errors() -> dict[str, float]:
+        # PyTorch's x86 dynamic Linear: activations over their own range per call, 7 bits
+        # (reduce_range); weights symmetric per tensor
+        totals = {name: [0.0, 0.0] for name in linears}
+
+        def hook(name):
+            def record(module, args):
+                x = args[0].detach()
+                error, total = relative_error(x, module.weight.detach().t(), float(x.min()),
+                                              float(x.max()), levels=127, per_channel=False)
+                totals[name][0] += error
+                totals[name][1] += total
+            return record
+        handles = [module.register_forward_pre_hook(hook(name))
+                   for name, module in linears.items()]
+        installed, backbone.blocks = backbone.blocks, blocks
+        try:
+            with torch.no_grad():
+                backbone(clips)
+        finally:
+            backbone.blocks = installed
+            for handle in handles:
+                handle.remove()
+        return {name: error / max(total, 1e-30) for name, (error, total) in totals.items()}
+
+    return keep_sensitive_in_float(list(linears), install, measure, errors,
+                                   min_cosine if check else None)
 
 
 def probe_inputs(model: nn.Module, batch: int = 1, seed: int = 0) -> torch.Tensor:
@@ -324,9 +381,11 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
             on. Defaults to None (:func:`probe_inputs`).
         bf16_support (CPUBf16Support, optional): The CPU's bf16 answer (tests inject it).
             Defaults to None (measured once per process).
-        calibration (torch.Tensor, optional): Real clips ``(N, C, T, H, W)`` that the
-            OpenVINO backend's static int8 quantization calibrates on. Defaults to None
-            (the first input of each shape calibrates its own export).
+        calibration (torch.Tensor, optional): Real clips ``(N, C, T, H, W)`` for int8:
+            the OpenVINO backend's static quantization calibrates on them; both int8 paths
+            check their output on them against fp32 and keep the layers int8 hurts most in
+            float below :data:`INT8_MIN_COSINE`. Defaults to None (OpenVINO: the first
+            input of each shape; eager: ``gate_input``, else :func:`probe_inputs`).
 
     Returns:
         PrecisionChoice: What runs now and why.
@@ -359,7 +418,11 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
         _warn_unless_bf16_preferred(choice, device, bf16_support)
         to_bf16(model)
     elif precision == 'int8':
-        to_int8(model)
+        clips = calibration if calibration is not None else gate_input
+        report = to_int8(model, probe_inputs(model) if clips is None else clips,
+                         INT8_MIN_COSINE)
+        choice.gate_cosine = report.cosine
+        choice.reason = f'as asked; {report.describe()}'
     if backend == 'compile':
         # static shapes: a new input size (another video's frames for the AVA detector)
         # recompiles; with dynamic shapes Inductor (torch 2.13) fails on the position-table
