@@ -445,7 +445,9 @@ def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], to
 
     Returns:
         dict: Per path: ``describe`` (the ``PrecisionChoice`` line), ``time_s`` (median of
-        rounds), ``best_s``, ``gflops`` (total FLOPs / median time), ``speedup_vs_fp32``
+        rounds), ``best_s``, ``setup_s`` (preparing the model and its first call: the int8
+        check, compiling, exporting, calibrating; what a process pays once per input
+        shape), ``gflops`` (total FLOPs / median time), ``speedup_vs_fp32``
         (median of the per-round fp32 / path), ``cosine_to_fp32``,
         ``{attention,linears,rest}_s`` (the median time split by the profile's shares),
         ``linears_gflops`` and ``attention_gflops``; :func:`add_peak_fractions` adds the
@@ -455,15 +457,18 @@ def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], to
     if 'compile' in paths:
         # each model compiles from fresh caches (the compile time is its own)
         torch._dynamo.reset()
-    prepared, described, fns = {}, {}, {}
+    prepared, described, fns, setup = {}, {}, {}, {}
+    outputs = {}
     for path in paths:
+        start = time.perf_counter()
         prepared[path], described[path] = _prepared(model, path)
 
         def run(m=prepared[path]):
             with torch.no_grad():
                 return forward(m, clip)
         fns[path] = run
-    outputs = {path: fn().float() for path, fn in fns.items()}  # warm-up (compiles)
+        outputs[path] = run().float()  # warm-up: compiles, exports, calibrates
+        setup[path] = time.perf_counter() - start
     from umt_mm.apis.precision import output_cosine
     shares = {}
     for path, fn in fns.items():
@@ -490,6 +495,7 @@ def time_paths(model: nn.Module, forward: Callable[[nn.Module, torch.Tensor], to
     for path in paths:
         seconds = statistics.median(rounds[path])
         row = dict(describe=described[path], time_s=seconds, best_s=min(rounds[path]),
+                   setup_s=setup[path],
                    gflops=flops['total'] / seconds,
                    speedup_vs_fp32=statistics.median(
                        f / p for f, p in zip(rounds['fp32'], rounds[path])),
@@ -777,12 +783,13 @@ def _num(value, fmt: str = '.1f') -> str:
 
 
 def _path_table(paths: dict) -> list[str]:
-    lines = ['| path | median s | GFLOP/s | of its peak | vs fp32 | cosine to fp32 | '
-             'attention s | linears s | rest s | linears of peak | attention of peak |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+    lines = ['| path | median s | first call s | GFLOP/s | of its peak | vs fp32 | '
+             'cosine to fp32 | attention s | linears s | rest s | linears of peak | '
+             'attention of peak |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for path, r in paths.items():
         lines.append(
-            f"| {path} | {r['time_s']:.3f} | {r['gflops']:.1f} | "
+            f"| {path} | {r['time_s']:.3f} | {r['setup_s']:.1f} | {r['gflops']:.1f} | "
             f"{r['fraction_of_peak']:.0%} | {r['speedup_vs_fp32']:.2f}x | "
             f"{r['cosine_to_fp32']:.5f} | {_num(r['attention_s'], '.3f')} | "
             f"{_num(r['linears_s'], '.3f')} | {_num(r['rest_s'], '.3f')} | "
