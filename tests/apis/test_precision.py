@@ -229,6 +229,20 @@ def test_compiled_detector_backbone_takes_a_second_frame_size():
                                        rtol=1e-4, atol=1e-4)
 
 
+def test_compiled_bf16_and_int8_keep_the_eager_numbers():
+    """The compile backend (Inductor, frozen weights) on the bf16 and int8 backbones gives
+    the eager path's output, with and without grad mode."""
+    for precision in ('bf16', 'int8'):
+        eager, compiled = _model(), _model()
+        prepare_inference(eager, precision, bf16_support=NATIVE)
+        prepare_inference(compiled, precision, 'compile', bf16_support=NATIVE)
+        clip = probe_inputs(eager, batch=1, seed=3)
+        with torch.no_grad():
+            expected = eager.backbone(clip)
+            assert output_cosine(expected, compiled.backbone(clip)) > 0.9999, precision
+        assert output_cosine(expected, compiled.backbone(clip).detach()) > 0.9999, precision
+
+
 def test_onnxruntime_backend_fp32_and_int8():
     """The backbone exported per input shape and run by onnxruntime: fp32 equals eager,
     int8 (onnxruntime's dynamic quantization) passes the int8 gate; bf16 is refused."""

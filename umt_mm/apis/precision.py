@@ -24,8 +24,8 @@ why.
   is faster than fp32 on this CPU, or on a CUDA device that supports bf16 — and only if the
   model passes the accuracy gate on a probe clip (logit / feature cosine against fp32
   >= :data:`BF16_MIN_COSINE`); fp32 otherwise.
-* ``backend='compile'``: ``torch.compile`` (Inductor) of the backbone; the first call
-  compiles (tens of seconds to minutes on a small CPU), later calls of the same shapes
+* ``backend='compile'``: ``torch.compile`` (Inductor, frozen weights) of the backbone; the
+  first call compiles (tens of seconds to minutes on a small CPU), later calls of the same shapes
   reuse it.
 * ``backend='onnxruntime'`` (CPU, the ``deploy`` extra): the backbone exported to ONNX at its
   first input of each shape and run by onnxruntime, in fp32 or, with ``precision='int8'``,
@@ -426,8 +426,10 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
     if backend == 'compile':
         # static shapes: a new input size (another video's frames for the AVA detector)
         # recompiles; with dynamic shapes Inductor (torch 2.13) fails on the position-table
-        # resize of the UMT backbone
-        model.backbone = torch.compile(backbone, dynamic=False)
+        # resize of the UMT backbone. Frozen weights: in inference (no grad) Inductor takes
+        # the parameters as constants, folds them and prepacks them for its GEMMs; changes
+        # made to the parameters after the first call are not seen.
+        model.backbone = torch.compile(backbone, dynamic=False, options={'freezing': True})
     return choice
 
 
