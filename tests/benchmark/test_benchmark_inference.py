@@ -19,8 +19,8 @@ from umt_mm.benchmark.inference import (
 )
 
 #: the keys inference_benchmark documents
-TOP_KEYS = {'cpu', 'paper_peak', 'gemm', 'auto', 'recognizer', 'detector', 'features',
-            'train_step', 'load_average_end'}
+TOP_KEYS = {'cpu', 'paper_peak', 'gemm', 'auto', 'attention_kernels', 'recognizer',
+            'detector', 'features', 'train_step', 'load_average_end'}
 CPU_KEYS = {'cpu_model', 'cores', 'threads', 'flags', 'cpu_mhz', 'name_ghz', 'clock_ghz',
             'capability', 'load_average'}
 PATH_KEYS = {'describe', 'time_s', 'best_s', 'setup_s', 'gflops', 'fraction_of_peak',
@@ -154,6 +154,17 @@ def test_reduced_form_reports_every_path_as_a_fraction_of_its_peak():
     assert results['gemm']['implied_clock_ghz']['fp32'] == pytest.approx(
         results['gemm']['peak']['fp32'] / 64)  # one core, 64 fp32 FLOP per cycle
     assert results['gemm']['shapes']['qkv'] == [64, 64, 192]  # 4 x 4 x 4 tokens, 64 channels
+    attention = results['attention_kernels']
+    heads = attention['shape'][1]
+    assert attention['shape'] == [1, heads, 64, 64 // heads]
+    assert attention['gflop'] == pytest.approx(4 * heads * 64 * 64 * (64 // heads) / 1e9)
+    for precision in ('fp32', 'bf16'):
+        assert attention[precision]['auto'] in ('sdpa', 'matmul')
+        for kernel in ('sdpa', 'matmul'):
+            row = attention[precision][kernel]
+            assert row['gflops'] == pytest.approx(attention['gflop'] / row['s'])
+            assert row['of_peak'] == pytest.approx(
+                row['gflops'] / results['gemm']['peak'][precision])
     paths = available_paths()
     exported = set(paths) & set(EXPORTED_PATHS)
     for entry in (results['recognizer']['batch1'], results['detector']):
@@ -186,6 +197,7 @@ def test_reduced_form_reports_every_path_as_a_fraction_of_its_peak():
                                           'amp_reason'}
     report = format_inference_report(results)
     assert '| precision | paper unit |' in report
+    assert '| kernel | fp32 s | fp32 GFLOP/s | of fp32 GEMM peak |' in report
     assert '| path | median s | first call s |' in report
     assert 'AVA detector backbone, input [1, 3, 4, 64, 128]' in report
     assert 'Finetuning step, batch 1' in report

@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
+from ..models.layers import ATTENTION_KERNELS
+from .attention_kernels import AttentionChoice, choose_attention_kernel, set_attention_kernel
 from .exported_backends import OnnxRuntimeBackbone, OpenVinoBackbone
 from .quantization import Int8Report, keep_sensitive_in_float, relative_error
 
@@ -69,6 +71,9 @@ class PrecisionChoice:
         reason (str): Why (one line, for the tools to print).
         gate_cosine (float | None): The probe's cosine to fp32, when a gate ran.
         warnings (list[str]): Requests that could not be honoured as asked.
+        attention (str | None): The attention kernel of the eager and compile backends
+            (``'sdpa'`` or ``'matmul'``); None for the engines (their own).
+        attention_reason (str | None): Why that kernel (the measured ratio).
     """
 
     requested: str
@@ -78,18 +83,22 @@ class PrecisionChoice:
     reason: str
     gate_cosine: float | None = None
     warnings: list[str] = field(default_factory=list)
+    attention: str | None = None
+    attention_reason: str | None = None
 
     def describe(self) -> str:
-        """One line: ``precision bf16 (auto: ...), backend eager, 2 threads``."""
+        """One line: ``precision bf16 (auto: ...), backend eager, 2 threads, sdpa attention``."""
         how = self.reason if self.requested == self.precision else \
             f'{self.requested} requested: {self.reason}'
-        return (f'precision {self.precision} ({how}), backend {self.backend}, '
+        line = (f'precision {self.precision} ({how}), backend {self.backend}, '
                 f'{self.threads} thread{"s" if self.threads != 1 else ""}')
+        return line + (f', {self.attention} attention' if self.attention else '')
 
     def as_dict(self) -> dict:
         """The choice as plain data (for manifests and json outputs)."""
         return dict(requested=self.requested, precision=self.precision, backend=self.backend,
-                    threads=self.threads, reason=self.reason, gate_cosine=self.gate_cosine)
+                    threads=self.threads, reason=self.reason, gate_cosine=self.gate_cosine,
+                    attention=self.attention, attention_reason=self.attention_reason)
 
 
 def _backbone(model: nn.Module) -> nn.Module:
@@ -367,8 +376,8 @@ def cpu_bf16_answer():
 
 def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 'eager',
                       threads: int | None = None, gate_input: torch.Tensor | None = None,
-                      bf16_support=None,
-                      calibration: torch.Tensor | None = None) -> PrecisionChoice:
+                      bf16_support=None, calibration: torch.Tensor | None = None,
+                      attention: str = 'auto') -> PrecisionChoice:
     """Apply a precision, a backend and a thread count to a built model, in place.
 
     Args:
@@ -386,18 +395,27 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
             check their output on them against fp32 and keep the layers int8 hurts most in
             float below :data:`INT8_MIN_COSINE`. Defaults to None (OpenVINO: the first
             input of each shape; eager: ``gate_input``, else :func:`probe_inputs`).
+        attention (str): The eager and compile backends' attention kernel: ``'auto'``
+            times the fused SDPA kernel and the GEMM form at the backbone's shape and
+            precision on this CPU and keeps the GEMM form only where it is clearly faster
+            with the same numbers (:func:`~umt_mm.apis.attention_kernels.choose_attention_kernel`);
+            ``'sdpa'`` or ``'matmul'`` sets one. The engines run their own. Defaults to
+            'auto'.
 
     Returns:
         PrecisionChoice: What runs now and why.
 
     Raises:
-        ValueError: An unknown precision or backend, int8 on a GPU, an exported backend
-            on a GPU or without its package, or bf16 on onnxruntime.
+        ValueError: An unknown precision, backend or attention kernel, int8 on a GPU, an
+            exported backend on a GPU or without its package (or with an attention kernel
+            asked), or bf16 on onnxruntime.
     """
     if precision not in PRECISIONS:
         raise ValueError(f'precision {precision!r}: choose one of {", ".join(PRECISIONS)}')
     if backend not in BACKENDS:
         raise ValueError(f'backend {backend!r}: choose one of {", ".join(BACKENDS)}')
+    if attention not in ('auto', *ATTENTION_KERNELS):
+        raise ValueError(f'attention {attention!r}: choose auto, {", ".join(ATTENTION_KERNELS)}')
     if threads is not None:
         if threads < 1:
             raise ValueError(f'threads must be >= 1, got {threads}')
@@ -405,6 +423,9 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
     backbone = _backbone(model)
     device = _device_of(backbone)
     if backend in ('onnxruntime', 'openvino'):
+        if attention != 'auto':
+            raise ValueError(f'the {backend} backend runs its own attention; the attention '
+                             'kernel applies to the eager and compile backends')
         return _to_exported(model, backend, precision, device, torch.get_num_threads(),
                             calibration, gate_input, bf16_support)
     choice = PrecisionChoice(precision, precision, backend, torch.get_num_threads(), 'as asked')
@@ -423,6 +444,12 @@ def prepare_inference(model: nn.Module, precision: str = 'fp32', backend: str = 
                          INT8_MIN_COSINE)
         choice.gate_cosine = report.cosine
         choice.reason = f'as asked; {report.describe()}'
+    if attention == 'auto':
+        picked = choose_attention_kernel(backbone)
+    else:
+        set_attention_kernel(backbone, attention)
+        picked = AttentionChoice(attention, 'as asked')
+    choice.attention, choice.attention_reason = picked.kernel, picked.reason
     if backend == 'compile':
         # static shapes: a new input size (another video's frames for the AVA detector)
         # recompiles; with dynamic shapes Inductor (torch 2.13) fails on the position-table

@@ -654,6 +654,41 @@ def train_step_amp(arch: str | dict, frames: int, size: int, batch: int = 1,
                 amp_uses_bf16_here=bool(support.native), amp_reason=support.reason)
 
 
+def attention_kernel_rates(shape: tuple[int, int, int, int], rounds: int = 5) -> dict:
+    """Both attention kernels at the model's shape, fp32 and bf16 (what
+    ``prepare_inference(..., attention='auto')`` measures, with more rounds).
+
+    Args:
+        shape (tuple[int, int, int, int]): ``(B, heads, tokens, head_dims)``.
+        rounds (int): Timed rounds per kernel. Defaults to 5.
+
+    Returns:
+        dict: ``shape``, ``gflop`` (``4 N^2 d`` per head) and per precision: ``{kernel:
+        {'s', 'gflops'}}``, ``difference`` (the GEMM form's largest relative difference) and
+        ``auto`` (the kernel ``attention='auto'`` would keep from these times);
+        :func:`_attention_fractions` adds each kernel's fraction of the GEMM peak.
+    """
+    from umt_mm.apis.attention_kernels import EQUAL_NUMBERS, MATMUL_MARGIN, time_attention_kernels
+    batch, heads, tokens, dims = shape
+    gflop = 4 * batch * heads * tokens * tokens * dims / 1e9
+    out: dict = dict(shape=list(shape), gflop=gflop)
+    for name, dtype in (('fp32', torch.float32), ('bf16', torch.bfloat16)):
+        seconds, difference = time_attention_kernels(shape, dtype, rounds)
+        faster = seconds['matmul'] <= MATMUL_MARGIN * seconds['sdpa']
+        out[name] = dict(
+            {k: dict(s=t, gflops=gflop / t) for k, t in seconds.items()},
+            difference=difference,
+            auto='matmul' if faster and difference <= EQUAL_NUMBERS[dtype] else 'sdpa')
+    return out
+
+
+def _attention_fractions(rates: dict, peaks: dict) -> None:
+    for precision in ('fp32', 'bf16'):
+        for kernel in ('sdpa', 'matmul'):
+            row = rates[precision][kernel]
+            row['of_peak'] = row['gflops'] / peaks[precision]
+
+
 def inference_benchmark(arch: str = 'base', frames: int = 8, size: int = 224,
                         repeats: int = 5, batches: tuple[int, ...] = (1, ),
                         compile_: bool = False, detection: bool = True,
@@ -691,7 +726,9 @@ def inference_benchmark(arch: str = 'base', frames: int = 8, size: int = 224,
         {'clip': ..., 'gflop': forward_flops, 'paths': time_paths}, ...}``),
         ``detector`` (the same for one detector backbone input), ``features``
         (:func:`feature_throughput`), ``train_step`` (:func:`train_step_amp`),
-        ``auto`` (what ``precision='auto'`` picks here and why) and ``load_average_end``.
+        ``auto`` (what ``precision='auto'`` picks here and why),
+        ``attention_kernels`` (:func:`attention_kernel_rates` at the recognizer's batch-1
+        shape, with fractions of the GEMM peaks) and ``load_average_end``.
     """
     if threads is not None and threads < 1:
         raise ValueError(f'threads must be >= 1, got {threads}')
@@ -725,6 +762,10 @@ def _inference_benchmark(arch, frames, size, repeats, batches, paths, detection,
     _progress('GEMM peaks')
     gemm_rounds = max(10, repeats)
     first_gemm = gemm_peaks(shapes, gemm_rounds)
+    _progress('attention kernels')
+    heads = backbone.blocks[0].attn.num_heads
+    results['attention_kernels'] = attention_kernel_rates(
+        (1, heads, rows, dims // heads), max(5, repeats))
     support = cpu_bf16_answer()
     results['auto'] = dict(precision='bf16 (if the accuracy gate passes)' if support.native
                            else 'fp32', reason=support.reason)
@@ -763,6 +804,7 @@ def _inference_benchmark(arch, frames, size, repeats, batches, paths, detection,
         p: gemm['peak'][p] / (cores * paper[p]['per_cycle_per_core'])
         for p in ('fp32', 'bf16', 'int8') if paper[p]['per_cycle_per_core']}
     results['gemm'] = gemm
+    _attention_fractions(results['attention_kernels'], gemm['peak'])
     for entry in [*results['recognizer'].values(), results.get('detector')]:
         if entry is not None:
             add_peak_fractions(entry['paths'], gemm['peak'])
@@ -834,6 +876,16 @@ def format_inference_report(results: dict) -> str:
             _num(per.get(k)) for k in gemm['block']) + ' |')
     lines.append('| block (all four) | ' + ' | '.join(
         f'{v:.1f}' for v in gemm['block'].values()) + ' |')
+    att = results['attention_kernels']
+    lines += ['', f"Attention kernels at {'x'.join(map(str, att['shape']))} (batch, heads, "
+              f"tokens, head dims), {att['gflop']:.2f} GFLOP per call; what attention='auto' "
+              f"keeps: fp32 {att['fp32']['auto']}, bf16 {att['bf16']['auto']}", '',
+              '| kernel | fp32 s | fp32 GFLOP/s | of fp32 GEMM peak | bf16 s | bf16 GFLOP/s | '
+              'of bf16 GEMM peak |', '|---|---|---|---|---|---|---|']
+    for kernel in ('sdpa', 'matmul'):
+        lines.append('| ' + kernel + ' | ' + ' | '.join(
+            f"{att[p][kernel]['s'] * 1e3:.1f} ms | {att[p][kernel]['gflops']:.1f} | "
+            f"{att[p][kernel]['of_peak']:.0%}" for p in ('fp32', 'bf16')) + ' |')
     for key, entry in results['recognizer'].items():
         lines += ['', f"Recognizer {key}, input {entry['clip']}, "
                   f"{entry['gflop']['total']:.1f} GFLOP (linears "

@@ -1,9 +1,47 @@
 """Multi-head self-attention of the UMT ViT (q/v-only bias, fused SDPA kernel)."""
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+#: the attention kernels :class:`UMTAttention` runs: PyTorch's fused SDPA (a flash kernel on
+#: the CPU), or softmax(q k^T) v as batched GEMMs over blocks of queries
+ATTENTION_KERNELS = ('sdpa', 'matmul')
+#: queries per block of the matmul kernel (a 256 x N score block per head)
+MATMUL_QUERY_BLOCK = 256
+
+
+def matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     dropout_p: float = 0.0,
+                     block: int = MATMUL_QUERY_BLOCK) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d)) v`` as batched GEMMs, ``block`` queries at a time.
+
+    The reference's explicit attention, computed in blocks of queries so that the score
+    matrix never exceeds ``block x N`` per head; the softmax runs in fp32 (its output is cast
+    back to the input dtype for the second GEMM, as a bf16 GEMM needs).
+
+    Args:
+        q (torch.Tensor): Queries ``(B, H, N, d)``.
+        k (torch.Tensor): Keys ``(B, H, N, d)``.
+        v (torch.Tensor): Values ``(B, H, N, d)``.
+        dropout_p (float): Dropout on the attention probabilities. Defaults to 0.
+        block (int): Queries per block. Defaults to :data:`MATMUL_QUERY_BLOCK`.
+
+    Returns:
+        torch.Tensor: ``(B, H, N, d)``.
+    """
+    keys_t = (k * (1.0 / math.sqrt(q.shape[-1]))).transpose(-2, -1)
+    outputs = []
+    for start in range(0, q.shape[-2], block):
+        scores = torch.matmul(q[..., start:start + block, :], keys_t)
+        probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        if dropout_p:
+            probs = F.dropout(probs, dropout_p)
+        outputs.append(torch.matmul(probs, v))
+    return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-2)
 
 
 class UMTAttention(nn.Module):
@@ -12,7 +50,9 @@ class UMTAttention(nn.Module):
     ``qkv`` is a bias-free ``Linear(D, 3D)``; with ``qkv_bias`` separate ``q_bias`` and
     ``v_bias`` are added (the key has no bias). Attention runs through
     :func:`torch.nn.functional.scaled_dot_product_attention` (scale ``head_dim ** -0.5``),
-    numerically the reference's explicit softmax attention.
+    numerically the reference's explicit softmax attention; ``kernel = 'matmul'`` runs
+    :func:`matmul_attention` instead (the inference API sets it where it measures faster,
+    ``umt_mm.apis.precision.choose_attention_kernel``).
 
     Args:
         embed_dims (int): Channels ``D``.
@@ -38,6 +78,8 @@ class UMTAttention(nn.Module):
             self.q_bias = None
             self.v_bias = None
         self.attn_drop = attn_drop
+        #: 'sdpa' or 'matmul' (:data:`ATTENTION_KERNELS`)
+        self.kernel = 'sdpa'
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
 
@@ -58,7 +100,10 @@ class UMTAttention(nn.Module):
         qkv = F.linear(x, self.qkv.weight, self.qkv_bias())
         qkv = qkv.reshape(batch, num_tokens, 3, self.num_heads, self.head_dims)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.attn_drop if self.training else 0.0)
+        dropout = self.attn_drop if self.training else 0.0
+        if self.kernel == 'matmul':
+            out = matmul_attention(q, k, v, dropout)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
         out = out.transpose(1, 2).reshape(batch, num_tokens, channels)
         return self.proj_drop(self.proj(out))
