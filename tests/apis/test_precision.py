@@ -385,6 +385,42 @@ def test_calibration_ranges_are_the_min_max_of_the_quantized_inputs(tmp_path):
     assert high == pytest.approx(float(first.max()), abs=1e-5)
 
 
+def test_calibration_learns_the_dimensions_shape_inference_leaves_open(monkeypatch):
+    """The AVA detector's export pads frames to whole patches with computed pads, so ONNX
+    shape inference leaves the batch dimension symbolic: the first pass learns it, and the
+    rest of the tensors share one pass instead of taking one full forward each."""
+    pytest.importorskip('onnxruntime', reason='the deploy extra is not installed')
+    import onnx
+    import onnxruntime as ort
+
+    from umt_mm.apis import exported_backends
+    from umt_mm.apis.exported_backends import ExportedBackbone, calibration_ranges
+    tiny = {'model.backbone.arch': dict(_delete_=True, embed_dims=32, depth=2, num_heads=2,
+                                        mlp_ratio=2.0),
+            'model.backbone.num_frames': 4, 'model.roi_head.bbox_head.in_channels': 32}
+    model = _model('umt-base-p16_k710-ft_16xb8-8x8x1-30e_ava22-rgb', cfg_options=tiny)
+    clips = [torch.randn(1, 3, 4, 64, 96, generator=torch.Generator().manual_seed(seed))
+             for seed in (0, 1)]
+    wrapper = ExportedBackbone(model.backbone)  # its folder lives as long as it
+    path = wrapper.export(clips[0])
+    graph = onnx.load(path).graph
+    tensors = exported_backends.quantized_inputs(graph)[0]
+    shapes = exported_backends._inferred_shapes(onnx.load(path))
+    assert any(isinstance(d, str) for d in shapes[tensors[-1]])  # the symbolic batch
+    sessions = []
+    session_class = ort.InferenceSession
+
+    def counted(*args, **kwargs):
+        sessions.append(1)
+        return session_class(*args, **kwargs)
+    monkeypatch.setattr(ort, 'InferenceSession', counted)
+    feeds = [c.numpy() for c in clips]
+    ranges = calibration_ranges(path, feeds)
+    assert len(sessions) == 2 and set(ranges) == set(tensors)
+    assert calibration_ranges(path, feeds, budget=1) == ranges
+    assert len(sessions) == 2 + len(tensors)  # one tensor per pass under a 1-byte budget
+
+
 def _outlier_model():
     """The toy recognizer with one outlier channel into block 0's fc2: fc1's bias drives
     channel 3 to ~100 while fc2 ignores it (zero weights), and fc2's output carries the

@@ -92,25 +92,33 @@ def _weight_layers(graph) -> dict[str, tuple[str, np.ndarray]]:
     return layers
 
 
-def _passes(model, tensors: list[str], input_name: str, budget: int) -> list[list[str]]:
-    """``tensors`` (less the graph input) in groups of at most ``budget`` bytes each."""
+def _inferred_shapes(model) -> dict[str, list[int | str]]:
+    """Every tensor's shape from ONNX shape inference: sizes, or the names of symbolic
+    dimensions (a batch dimension that a ``Pad`` with computed pads leaves unknown)."""
     import onnx
     # data propagation resolves the shapes the blocks' reshapes compute
     inferred = onnx.shape_inference.infer_shapes(model, data_prop=True).graph
-    sizes = {}
+    shapes = {}
     for info in [*inferred.value_info, *inferred.input, *inferred.output]:
-        dims = [d.dim_value for d in info.type.tensor_type.shape.dim]
-        sizes[info.name] = 4 * int(np.prod(dims)) if dims and all(dims) else budget
-    passes, current, used = [], [], 0
+        shapes[info.name] = [d.dim_value if d.HasField('dim_value') and d.dim_value > 0 else
+                             (d.dim_param or '?') for d in info.type.tensor_type.shape.dim]
+    return shapes
+
+
+def _next_pass(tensors: list[str], shapes: dict[str, list[int | str]], known: dict[str, int],
+               budget: int) -> list[str]:
+    """The first of ``tensors`` that fit in ``budget`` bytes together (at least one): sizes
+    from ``shapes`` with the symbolic dimensions ``known`` so far; a tensor whose size is
+    still unknown counts as the whole budget."""
+    names, used = [], 0
     for name in tensors:
-        if name == input_name:
-            continue
-        if current and used + sizes.get(name, budget) > budget:
-            passes.append(current)
-            current, used = [], 0
-        current.append(name)
-        used += sizes.get(name, budget)
-    return passes + [current] if current else passes
+        dims = [known.get(d, 0) if isinstance(d, str) else d for d in shapes.get(name, [])]
+        size = 4 * int(np.prod(dims)) if dims and all(dims) else budget
+        if names and used + size > budget:
+            break
+        names.append(name)
+        used += size
+    return names
 
 
 def _activations(source: str, calibration: list[np.ndarray], tensors: list[str],
@@ -119,34 +127,43 @@ def _activations(source: str, calibration: list[np.ndarray], tensors: list[str],
     """``(clip index, tensor, value)`` of ``tensors`` in the fp32 graph on every clip.
 
     onnxruntime runs the graph without optimisation, with as many of ``tensors`` as extra
-    outputs per pass as fit in ``budget`` bytes; ``with_output`` adds the graph's first
-    output (its name is ``onnx.load(source).graph.output[0].name``) to the first pass.
+    outputs per pass as fit in ``budget`` bytes; each pass binds the symbolic dimensions
+    of the tensors it fetched to their real sizes, so a dimension shape inference left
+    unknown costs one pass, not one pass per tensor. ``with_output`` adds the graph's
+    first output (its name is ``onnx.load(source).graph.output[0].name``) to the first pass.
     """
     import onnx
     import onnxruntime as ort
     model = onnx.load(source)
     output = model.graph.output[0].name
-    passes = _passes(model, tensors, input_name, budget)
+    shapes = _inferred_shapes(model)
+    known: dict[str, int] = {}
     if input_name in tensors:
         for index, clip in enumerate(calibration):
             yield index, input_name, clip
-    if with_output and not passes:
-        passes = [[]]
+    pending = [name for name in tensors if name != input_name]
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     if threads:
         options.intra_op_num_threads = int(threads)
-    for number, names in enumerate(passes):
+    first = True
+    while pending or (with_output and first):
+        names = _next_pass(pending, shapes, known, budget)
+        pending = pending[len(names):]
         del model.graph.output[1:]
         model.graph.output.extend(onnx.helper.make_tensor_value_info(
             name, onnx.TensorProto.FLOAT, None) for name in names)
-        fetched = names + [output] if with_output and number == 0 else names
+        fetched = names + [output] if with_output and first else names
         session = ort.InferenceSession(model.SerializeToString(), options,
                                        providers=['CPUExecutionProvider'])
         for index, clip in enumerate(calibration):
             for name, value in zip(fetched, session.run(fetched, {input_name: clip})):
+                for dim, size in zip(shapes.get(name, []), value.shape):
+                    if isinstance(dim, str) and dim != '?':
+                        known[dim] = int(size)
                 yield index, name, value
         del session
+        first = False
 
 
 def _calibrate(source: str, calibration: list[np.ndarray], input_name: str,
