@@ -270,6 +270,14 @@ def test_onnxruntime_backend_fp32_and_int8():
         prepare_inference(copy.deepcopy(reference), 'bf16', 'onnxruntime')
 
 
+def _clip_calibration_expected(reference, batch: int, calibration_batch: int):
+    """A probe clip, calibration clips (other seeds) and the fp32 backbone output on the clip."""
+    clip = probe_inputs(reference, batch=batch, seed=5)
+    calibration = probe_inputs(reference, batch=calibration_batch, seed=6)
+    with torch.no_grad():
+        return clip, calibration, reference.backbone(clip)
+
+
 def test_openvino_backend_fp32_bf16_and_calibrated_int8():
     """The export run by OpenVINO: fp32 pinned to f32 equals eager; bf16 passes the bf16
     gate; int8 calibrated on given clips passes the int8 gate and keeps the attention
@@ -279,10 +287,7 @@ def test_openvino_backend_fp32_bf16_and_calibrated_int8():
 
     from umt_mm.apis.precision import OpenVinoBackbone
     reference = _model()
-    clip = probe_inputs(reference, batch=2, seed=5)
-    calibration = probe_inputs(reference, batch=4, seed=6)
-    with torch.no_grad():
-        expected = reference.backbone(clip)
+    clip, calibration, expected = _clip_calibration_expected(reference, 2, 4)
     for precision, minimum in (('fp32', None), ('bf16', BF16_MIN_COSINE),
                                ('int8', INT8_MIN_COSINE)):
         model = copy.deepcopy(reference)
@@ -502,10 +507,7 @@ def test_eager_int8_keeps_what_int8_breaks_in_float():
 
     from umt_mm.apis.precision import to_int8
     reference = _outlier_model()
-    clip = probe_inputs(reference, batch=1, seed=5)
-    calibration = probe_inputs(reference, batch=2, seed=6)
-    with torch.no_grad():
-        expected = reference.backbone(clip)
+    clip, calibration, expected = _clip_calibration_expected(reference, 1, 2)
 
     def cosine(model):
         with torch.no_grad():
@@ -536,10 +538,7 @@ def test_openvino_int8_keeps_what_int8_breaks_in_float():
     pytest.importorskip('openvino', reason='the openvino extra is not installed')
     from umt_mm.apis.precision import OpenVinoBackbone
     reference = _outlier_model()
-    clip = probe_inputs(reference, batch=1, seed=5)
-    calibration = probe_inputs(reference, batch=2, seed=6)
-    with torch.no_grad():
-        expected = reference.backbone(clip)
+    clip, calibration, expected = _clip_calibration_expected(reference, 1, 2)
     model = copy.deepcopy(reference)
     prepare_inference(model, 'int8', 'openvino', calibration=calibration)
     with torch.no_grad():
