@@ -52,7 +52,7 @@ class UMTAttention(nn.Module):
     :func:`torch.nn.functional.scaled_dot_product_attention` (scale ``head_dim ** -0.5``),
     numerically the reference's explicit softmax attention; ``kernel = 'matmul'`` runs
     :func:`matmul_attention` instead (the inference API sets it where it measures faster,
-    ``umt_mm.apis.precision.choose_attention_kernel``).
+    ``umt_mm.apis.attention_kernels.choose_attention_kernel``).
 
     Args:
         embed_dims (int): Channels ``D``.
