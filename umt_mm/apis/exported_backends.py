@@ -28,7 +28,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .quantization import Int8Report, keep_sensitive_in_float, relative_error
+from .quantization import (
+    INT8_MIN_COSINE,
+    Int8Report,
+    keep_sensitive_in_float,
+    output_cosine,
+    relative_error,
+)
 
 #: attributes of the wrapped backbone that the recognizers and detectors read
 MIRRORED = ('num_frames', 'img_size', 'output', 'embed_dims', 'patch_size')
@@ -166,12 +172,11 @@ def _activations(source: str, calibration: list[np.ndarray], tensors: list[str],
         first = False
 
 
-def _calibrate(source: str, calibration: list[np.ndarray], input_name: str,
+def _calibrate(source: str, calibration: list[np.ndarray], graph, input_name: str,
                threads: int | None, budget: int,
                with_output: bool = False) -> tuple[dict[str, tuple[float, float]], list]:
-    """The ranges of :func:`calibration_ranges`, and the fp32 outputs where asked."""
-    import onnx
-    graph = onnx.load(source, load_external_data=False).graph
+    """The ranges of :func:`calibration_ranges` (``graph``: the source's, already loaded),
+    and the fp32 outputs where asked."""
     tensors, output = quantized_inputs(graph)[0], graph.output[0].name
     ranges: dict[str, tuple[float, float]] = {}
     outputs = [None] * len(calibration)
@@ -208,7 +213,9 @@ def calibration_ranges(source: str, calibration: list[np.ndarray], input_name: s
     Returns:
         dict[str, tuple[float, float]]: ``{tensor: (min, max)}``.
     """
-    return _calibrate(source, calibration, input_name, threads, budget)[0]
+    import onnx
+    graph = onnx.load(source, load_external_data=False).graph
+    return _calibrate(source, calibration, graph, input_name, threads, budget)[0]
 
 
 def layer_errors(source: str, calibration: list[np.ndarray],
@@ -252,13 +259,8 @@ def layer_errors(source: str, calibration: list[np.ndarray],
     return {node: noise[node] / max(signal[node], 1e-30) for node in layers}
 
 
-def _cosine(reference: list[np.ndarray], outputs: list[np.ndarray]) -> float:
-    a = np.concatenate([np.asarray(r, np.float64).ravel() for r in reference])
-    b = np.concatenate([np.asarray(o, np.float64).ravel() for o in outputs])
-    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-300))
-
-
 def _onnxruntime_runner(path: str, threads: int | None = None) -> Callable:
+    """An ONNX file run by onnxruntime: a callable on a clip."""
     from ..deployment.exporter import onnx_session
     session = onnx_session(path, threads=threads)
     name = session.get_inputs()[0].name
@@ -318,7 +320,7 @@ def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray]
     from onnxruntime.quantization.calibrate import TensorsData, save_tensors_data
     graph = onnx.load(source, load_external_data=False).graph
     _, weighted, _ = quantized_inputs(graph)
-    ranges, reference = _calibrate(source, calibration, input_name, threads,
+    ranges, reference = _calibrate(source, calibration, graph, input_name, threads,
                                    CALIBRATION_BUDGET, with_output=min_cosine is not None)
     cache = Path(target).with_suffix('.ranges.json')
     save_tensors_data(TensorsData(CalibrationMethod.MinMax, {
@@ -342,7 +344,9 @@ def quantize_static_int8(source: str, target: str, calibration: list[np.ndarray]
 
     def measure() -> float:
         run = (runner or functools.partial(_onnxruntime_runner, threads=threads))(target)
-        return _cosine(reference, [run(clip) for clip in calibration])
+        outputs = [run(clip) for clip in calibration]
+        return output_cosine(*(torch.from_numpy(np.concatenate([np.ravel(a) for a in arrays]))
+                               for arrays in (reference, outputs)))
 
     return keep_sensitive_in_float(
         weighted, write, measure,
@@ -428,15 +432,13 @@ class OnnxRuntimeBackbone(ExportedBackbone):
     engine = 'onnxruntime'
 
     def _compile(self, path: str, x: torch.Tensor):
-        from ..deployment.exporter import onnx_session
         if self.precision == 'int8':
             from onnxruntime.quantization import QuantType, quantize_dynamic
             quantized = path.replace('.onnx', '.int8.onnx')
             with _quiet_root_logger():
                 quantize_dynamic(path, quantized, weight_type=QuantType.QInt8)
             path = quantized
-        session = onnx_session(path, threads=self.threads)
-        return lambda clip: session.run(None, {'video': clip})[0]
+        return _onnxruntime_runner(path, self.threads)
 
 
 class OpenVinoBackbone(ExportedBackbone):
@@ -450,16 +452,16 @@ class OpenVinoBackbone(ExportedBackbone):
     Args: see :class:`ExportedBackbone` (``precision``: ``'fp32'``, ``'bf16'`` or
     ``'int8'``; int8 also needs onnxruntime's quantization tool, the ``deploy`` extra), and
         min_cosine (float, optional): The output cosine to fp32 that int8 keeps on the
-            calibration clips. Defaults to 0.99 (the int8 accuracy gate,
-            ``umt_mm.apis.precision.INT8_MIN_COSINE``); None quantizes every weight layer
-            unchecked.
+            calibration clips. Defaults to the int8 accuracy gate
+            (:data:`~umt_mm.apis.quantization.INT8_MIN_COSINE`); None quantizes every
+            weight layer unchecked.
     """
 
     engine = 'openvino'
 
     def __init__(self, backbone: nn.Module, precision: str = 'fp32',
                  threads: int | None = None, calibration: torch.Tensor | None = None,
-                 min_cosine: float | None = 0.99) -> None:
+                 min_cosine: float | None = INT8_MIN_COSINE) -> None:
         super().__init__(backbone, precision, threads, calibration)
         self.min_cosine = min_cosine
         #: per input shape, what static int8 quantization wrote

@@ -49,14 +49,20 @@ import torch.nn as nn
 from ..models.layers import ATTENTION_KERNELS
 from .attention_kernels import AttentionChoice, choose_attention_kernel, set_attention_kernel
 from .exported_backends import OnnxRuntimeBackbone, OpenVinoBackbone
-from .quantization import Int8Report, keep_sensitive_in_float, relative_error
+from .quantization import (
+    INT8_MIN_COSINE,
+    Int8Report,
+    keep_sensitive_in_float,
+    output_cosine,
+    relative_error,
+)
 
 PRECISIONS = ('fp32', 'bf16', 'int8', 'auto')
 BACKENDS = ('eager', 'compile', 'onnxruntime', 'openvino')
 
-#: accuracy gates: cosine between the fp32 output and the reduced-precision one
+#: accuracy gates: cosine between the fp32 output and the reduced-precision one (int8's,
+#: INT8_MIN_COSINE, lives with the int8 search in :mod:`umt_mm.apis.quantization`)
 BF16_MIN_COSINE = 0.999
-INT8_MIN_COSINE = 0.99
 
 
 @dataclass
@@ -280,12 +286,6 @@ def probe_inputs(model: nn.Module, batch: int = 1, seed: int = 0) -> torch.Tenso
     return clip.to(_device_of(backbone))
 
 
-def output_cosine(reference: torch.Tensor, other: torch.Tensor) -> float:
-    """Cosine similarity of two outputs, flattened (the accuracy gates' measure)."""
-    return float(nn.functional.cosine_similarity(reference.double().flatten(),
-                                                 other.double().flatten(), dim=0))
-
-
 def _to_exported(model: nn.Module, backend: str, precision: str, device: torch.device,
                  threads: int, calibration: torch.Tensor | None, gate_input,
                  bf16_support) -> PrecisionChoice:
@@ -319,8 +319,7 @@ def _to_exported(model: nn.Module, backend: str, precision: str, device: torch.d
         if _auto_bf16(choice, model, device, gate_input, bf16_support, trial):
             model.backbone = trial
             return choice
-    model.backbone = OpenVinoBackbone(backbone, choice.precision, threads, calibration,
-                                      min_cosine=INT8_MIN_COSINE)
+    model.backbone = OpenVinoBackbone(backbone, choice.precision, threads, calibration)
     return choice
 
 

@@ -16,6 +16,15 @@ from dataclasses import dataclass, field
 
 import torch
 
+#: the int8 accuracy gate: cosine between the fp32 output and the int8 one
+INT8_MIN_COSINE = 0.99
+
+
+def output_cosine(reference: torch.Tensor, other: torch.Tensor) -> float:
+    """Cosine similarity of two outputs, flattened (the accuracy gates' measure)."""
+    return float(torch.nn.functional.cosine_similarity(reference.double().flatten(),
+                                                       other.double().flatten(), dim=0))
+
 
 def fake_quantize_activation(x: torch.Tensor, low: float, high: float,
                              levels: int = 255) -> torch.Tensor:
@@ -151,5 +160,5 @@ def keep_sensitive_in_float(layers: list[str], install: Callable[[list[str]], No
     return report
 
 
-__all__ = ['Int8Report', 'fake_quantize_activation', 'fake_quantize_weight',
-           'keep_sensitive_in_float', 'relative_error']
+__all__ = ['INT8_MIN_COSINE', 'Int8Report', 'fake_quantize_activation', 'fake_quantize_weight',
+           'keep_sensitive_in_float', 'output_cosine', 'relative_error']
