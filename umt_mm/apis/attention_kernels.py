@@ -97,6 +97,17 @@ def time_attention_kernels(shape: tuple[int, int, int, int], dtype: torch.dtype,
     return best, difference
 
 
+def decide(seconds: dict[str, float], difference: float,
+           dtype: torch.dtype) -> tuple[str, float, bool]:
+    """The kernel to keep from measured times: the GEMM form only where it takes at most
+    :data:`MATMUL_MARGIN` of the fused kernel's time and differs by at most
+    :data:`EQUAL_NUMBERS`. Returns the kernel, the GEMM form's time ratio and whether its
+    numbers are equal."""
+    ratio = seconds['matmul'] / max(seconds['sdpa'], 1e-12)
+    equal = difference <= EQUAL_NUMBERS.get(dtype, EQUAL_NUMBERS[torch.float32])
+    return ('matmul' if equal and ratio <= MATMUL_MARGIN else 'sdpa'), ratio, equal
+
+
 def choose_attention_kernel(backbone: nn.Module, dtype: torch.dtype | None = None,
                             rounds: int = 3, timings=None) -> AttentionChoice:
     """Time both kernels at the backbone's recipe geometry and set the one to run.
@@ -133,18 +144,14 @@ def choose_attention_kernel(backbone: nn.Module, dtype: torch.dtype | None = Non
     shape = (1, modules[0].num_heads, tokens, modules[0].head_dims)
     seconds, difference = (timings or (lambda s, d: time_attention_kernels(s, d, rounds)))(
         shape, dtype)
-    ratio = seconds['matmul'] / max(seconds['sdpa'], 1e-12)
-    measured = (f'{"x".join(map(str, shape))} {str(dtype).removeprefix("torch.")}: matmul '
-                f'{ratio:.2f}x the fused kernel\'s time')
-    if difference > EQUAL_NUMBERS.get(dtype, EQUAL_NUMBERS[torch.float32]):
-        kernel, reason = 'sdpa', f'{measured}, but its numbers differ ({difference:.1e})'
-    elif ratio <= MATMUL_MARGIN:
-        kernel, reason = 'matmul', measured
-    else:
-        kernel, reason = 'sdpa', measured
+    kernel, ratio, equal = decide(seconds, difference, dtype)
+    reason = (f'{"x".join(map(str, shape))} {str(dtype).removeprefix("torch.")}: matmul '
+              f'{ratio:.2f}x the fused kernel\'s time')
+    if not equal:
+        reason += f', but its numbers differ ({difference:.1e})'
     set_attention_kernel(backbone, kernel)
     return AttentionChoice(kernel, reason, seconds, shape, difference)
 
 
 __all__ = ['AttentionChoice', 'EQUAL_NUMBERS', 'MATMUL_MARGIN', 'attention_modules',
-           'choose_attention_kernel', 'set_attention_kernel', 'time_attention_kernels']
+           'choose_attention_kernel', 'decide', 'set_attention_kernel', 'time_attention_kernels']

@@ -668,17 +668,14 @@ def attention_kernel_rates(shape: tuple[int, int, int, int], rounds: int = 5) ->
         ``auto`` (the kernel ``attention='auto'`` would keep from these times);
         :func:`_attention_fractions` adds each kernel's fraction of the GEMM peak.
     """
-    from umt_mm.apis.attention_kernels import EQUAL_NUMBERS, MATMUL_MARGIN, time_attention_kernels
+    from umt_mm.apis.attention_kernels import decide, time_attention_kernels
     batch, heads, tokens, dims = shape
     gflop = 4 * batch * heads * tokens * tokens * dims / 1e9
     out: dict = dict(shape=list(shape), gflop=gflop)
     for name, dtype in (('fp32', torch.float32), ('bf16', torch.bfloat16)):
         seconds, difference = time_attention_kernels(shape, dtype, rounds)
-        faster = seconds['matmul'] <= MATMUL_MARGIN * seconds['sdpa']
-        out[name] = dict(
-            {k: dict(s=t, gflops=gflop / t) for k, t in seconds.items()},
-            difference=difference,
-            auto='matmul' if faster and difference <= EQUAL_NUMBERS[dtype] else 'sdpa')
+        out[name] = dict({k: dict(s=t, gflops=gflop / t) for k, t in seconds.items()},
+                         difference=difference, auto=decide(seconds, difference, dtype)[0])
     return out
 
 
